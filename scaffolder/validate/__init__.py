@@ -1,0 +1,1 @@
+"""Offline checks of a platform repo: YAML, kustomize builds, schemas, references, secrets."""
