@@ -22,3 +22,10 @@ def derived_files(platform: Platform) -> dict[str, str]:
             [f"../../../tenants/{t}/sync" for t in tenants]
         )
     return files
+
+
+def expected_paths(platform: Platform) -> list[str]:
+    """Paths each cluster and tenant must have (used by `validate` to find missing parts)."""
+    return [f"clusters/{c.name}" for c in platform.clusters] + [
+        f"tenants/{t.name}" for t in platform.tenants
+    ]
