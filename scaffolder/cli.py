@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from scaffolder import __version__
 from scaffolder.errors import ScaffoldError, UsageError
@@ -13,7 +14,7 @@ from scaffolder.model import ENGINES, Platform, default_platform, read_answers_f
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, no usage dump
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, no usage dump
         raise UsageError(f"{self.prog}: {message}")
 
 
@@ -29,6 +30,23 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--keys-dir", type=Path, metavar="KDIR", help="default: DIR/<repo>.keys")
     new.add_argument("--engine", choices=ENGINES)
     new.add_argument("--force", action="store_true", help="replace an existing repo folder")
+
+    validate = commands.add_parser("validate", help="check a platform repository (offline)")
+    validate.add_argument("path", nargs="?", default=".", metavar="PATH", help="default: .")
+    validate.add_argument(
+        "--schema-location", action="append", metavar="LOC", dest="schema_locations",
+        help="folder or URL template of CRD schemas (repeatable; 'default' = bundled + catalog)",
+    )
+    validate.add_argument(
+        "--kubernetes-version", metavar="X.Y", help="core schemas of this version (default: 1.33)"
+    )
+    validate.add_argument("--format", choices=("text", "json"), default="text")
+    validate.add_argument("--jobs", type=int, metavar="N", help="parallel builds (default: CPUs)")
+    validate.add_argument(
+        "--only", action="append", metavar="CHECK",
+        help="run only these checks: build, schema, refs, secrets, tenancy (repeatable or "
+        "comma-separated; YAML syntax is always checked)",
+    )
     return parser
 
 
@@ -54,7 +72,28 @@ def _cmd_new(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"new": _cmd_new}
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from scaffolder.commands.validate import validate
+    from scaffolder.validate.report import print_text, to_json
+
+    only = [c.strip() for value in args.only or () for c in value.split(",") if c.strip()]
+    report = validate(
+        args.path,
+        schema_locations=args.schema_locations,
+        kubernetes_version=args.kubernetes_version,
+        jobs=args.jobs,
+        only=only or None,
+    )
+    if args.format == "json":
+        sys.stdout.write(to_json(report))
+    else:
+        from rich.console import Console
+
+        print_text(report, Console())
+    return 0 if report.ok else 1
+
+
+_COMMANDS = {"new": _cmd_new, "validate": _cmd_validate}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,11 +6,33 @@ templates hold layout and YAML, never logic that the two engines would have to r
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from typing import Any
 
+from scaffolder import __version__
 from scaffolder.model import Cluster, Platform, Tenant, dump_answers
 from scaffolder.versions import VERSIONS
+
+_SCP_LIKE = re.compile(r"^(?P<user>[A-Za-z0-9._-]+)@(?P<host>[A-Za-z0-9.-]+):(?P<path>[^/].*)$")
+
+
+def git_url_form(git_url: str) -> str:
+    """``git@host:org/repo.git`` as ``ssh://git@host/org/repo.git``; URLs stay as they are.
+
+    Flux sources and ``flux bootstrap git`` accept only the URL form.
+    """
+    match = _SCP_LIKE.match(git_url)
+    if match is None or "://" in git_url:
+        return git_url
+    return f"ssh://{match['user']}@{match['host']}/{match['path']}"
+
+
+def sample_app_tenant(platform: Platform) -> str:
+    """The tenant that gets the image-automation sample app ('' when there is none)."""
+    if not platform.image_automation.enabled or not platform.tenants:
+        return ""
+    return platform.tenants[0].name
 
 
 def cluster_view(platform: Platform, cluster: Cluster) -> dict[str, Any]:
@@ -27,13 +49,42 @@ def tenant_view(platform: Platform, tenant: Tenant) -> dict[str, Any]:
     return {
         "name": tenant.name,
         "clusters": list(placement),
+        "explicit_placement": tenant.clusters is not None,  # False: every spoke, now and later
         "cluster_views": [cluster_view(platform, platform.cluster(c)) for c in placement],
         "envs": sorted({platform.cluster(c).env for c in placement}),
         "repo_url": platform.tenant_repo_url(tenant),
+        "source_url": git_url_form(platform.tenant_repo_url(tenant)),
         "path": tenant.path,
+        "repo_path": tenant.path.removeprefix("./").rstrip("/"),  # "./deploy" -> "deploy"
         "sso_group": platform.tenant_sso_group(tenant),
         "quota": asdict(tenant.quota),
+        "sample_app": tenant.name == sample_app_tenant(platform),
     }
+
+
+# The infrastructure addons the secrets.* switches turn on: (name = chart = namespace, switch,
+# chart repository). Both engines install them from here.
+ADDON_CHARTS = (
+    ("sealed-secrets", "sealed_secrets", "https://bitnami-labs.github.io/sealed-secrets"),
+    ("external-secrets", "external_secrets", "https://charts.external-secrets.io"),
+)
+
+
+def addon_views(platform: Platform) -> list[dict[str, Any]]:
+    """Every addon with its chart, pinned version, namespace and whether it is switched on."""
+    switches = asdict(platform.secrets)
+    return [
+        {
+            "name": name,
+            "switch": switch,
+            "enabled": switches[switch],
+            "chart": name,
+            "repo": repo,
+            "version": VERSIONS[f"{switch}_chart"],
+            "namespace": name,
+        }
+        for name, switch, repo in ADDON_CHARTS
+    ]
 
 
 def platform_view(platform: Platform) -> dict[str, Any]:
@@ -46,6 +97,9 @@ def platform_view(platform: Platform) -> dict[str, Any]:
         "tenants": [tenant_view(platform, t) for t in platform.tenants],
         "envs": sorted({c.env for c in platform.spokes}),
         "versions": dict(VERSIONS),
+        "addons": addon_views(platform),
+        "git_source_url": git_url_form(platform.git_url),
+        "sample_app_tenant": sample_app_tenant(platform),
     }
 
 
@@ -56,6 +110,7 @@ def root_context(platform: Platform) -> dict[str, Any]:
     return {
         **{key: answers[key] for key in scalars},
         "platform": {k: v for k, v in answers.items() if k not in scalars},
+        "_gitops_scaffold_version": __version__,  # pinned by the repo's CI workflow
     }
 
 

@@ -30,11 +30,13 @@ def post_generate(context: dict[str, Any], project_dir: Path) -> int:
     try:
         platform = load_answers(answers_from_root_context(context))
         output_dir = Path(context["_output_dir"])
-        keys_dir = Path(context.get("_keys_dir") or default_keys_dir(output_dir, platform.repo_name))
+        keys_dir = Path(
+            context.get("_keys_dir") or default_keys_dir(output_dir, platform.repo_name)
+        )
         keys_created = not keys_dir.exists()
         with renderer_for(platform) as renderer:
             result = build_repo(platform, renderer, project_dir.resolve(), keys_dir.resolve())
-    except (ScaffoldError, KeyboardInterrupt) as err:
+    except (ScaffoldError, OSError, KeyboardInterrupt) as err:
         if keys_dir is not None and keys_created:
             shutil.rmtree(keys_dir, ignore_errors=True)
         print(f"error: {err or 'interrupted'}", file=sys.stderr)

@@ -8,7 +8,7 @@ rule raises ``AnswersError`` naming the field and the value.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,12 @@ SYNC_WINDOW_KINDS = ("allow", "deny")
 MAX_CLUSTER_NAME = 40
 MAX_TENANT_NAME = 40
 MAX_LABEL = 63
+MAX_REPO_NAME = 100
+MAX_CHANNEL = 80
+MAX_GROUP = 256
 
+# Cluster and tenant names become namespaces (a tenant's namespace, a spoke's namespace on the
+# hub): none may take the namespace of Kubernetes itself or of a platform component.
 RESERVED_NAMESPACES = frozenset(
     {
         "default",
@@ -36,19 +41,32 @@ RESERVED_NAMESPACES = frozenset(
         "kube-node-lease",
         "flux-system",
         "argocd",
+        "argocd-image-updater",
+        "argo-rollouts",
+        "flagger-system",
         "sealed-secrets",
         "external-secrets",
         "cert-manager",
         "monitoring",
+        "platform-system",  # Flux: each cluster's own SOPS secrets
     }
 )
+# Tenant names also name Argo CD AppProjects: these belong to the platform.
+RESERVED_PROJECTS = frozenset({"default", "platform", "addons", "tenant-guardrails"})
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _REPO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_HTTPS_URL = re.compile(r"^https://(?P<host>[A-Za-z0-9.-]+)(:\d+)?/(?P<path>[^\s@]+)$")
-_SSH_URL = re.compile(r"^ssh://(?P<user>[A-Za-z0-9._-]+@)?(?P<host>[A-Za-z0-9.-]+)(:\d+)?/(?P<path>\S+)$")
-_SCP_URL = re.compile(r"^(?P<user>[A-Za-z0-9._-]+)@(?P<host>[A-Za-z0-9.-]+):(?P<path>[^\s/][^\s]*)$")
-_BRANCH = re.compile(r"^(?!/)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]+(?<![/.])$")
+_HTTPS_URL = re.compile(r"^https://(?P<host>[A-Za-z0-9.-]+)(:\d+)?/(?P<path>[^\s@?#]+)$")
+_SSH_URL = re.compile(
+    r"^ssh://(?P<user>[A-Za-z0-9._-]+@)?(?P<host>[A-Za-z0-9.-]+)(:\d+)?/(?P<path>[^\s?#]+)$"
+)
+_SCP_URL = re.compile(
+    r"^(?P<user>[A-Za-z0-9._-]+)@(?P<host>[A-Za-z0-9.-]+):(?P<path>[^\s/?#][^\s?#]*)$"
+)
+_BRANCH_CHARS = re.compile(r"^[A-Za-z0-9._/-]+$")
+_CHANNEL = re.compile(r"^[#@]?[A-Za-z0-9][A-Za-z0-9 ._:/-]*$")
+_GROUP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@:/-]*$")
+_TIME_ZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$")
 _QUANTITY = re.compile(r"^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$")
 _DURATION = re.compile(r"^\d+[hm]$")
 _CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z]+$")
@@ -251,77 +269,191 @@ class _Reader:
             raise AnswersError(self.path(key), value, "must be a list")
         return value
 
+    def section(self, key: str) -> _Reader:
+        """A nested mapping (absent or null: all defaults)."""
+        value = self.get(key)
+        return _Reader({} if value is None else value, self.path(key))
+
     def finish(self) -> None:
         for key in self.data:
             if key not in self.seen:
                 raise AnswersError(self.path(str(key)), self.data[key], "is not a known field")
 
 
-def _check_choice(where: str, value: str, choices: Iterable[str]) -> str:
+# Every rule is a public check_* function taking (field, value) and raising AnswersError, so the
+# interactive prompts validate each answer inline with exactly the rules --config applies.
+
+
+def check_choice(where: str, value: str, choices: Iterable[str]) -> str:
     choices = tuple(choices)
     if value not in choices:
         raise AnswersError(where, value, f"must be one of: {', '.join(choices)}")
     return value
 
 
-def _check_label(where: str, value: str, max_length: int = MAX_LABEL) -> str:
+def check_label(where: str, value: str, max_length: int = MAX_LABEL) -> str:
+    """A DNS-1123 label (env, region, namespace-like names)."""
     if not _DNS_LABEL.match(value):
         raise AnswersError(
-            where, value, "is not a DNS-1123 label (lowercase letters, digits and '-')"
+            where,
+            value,
+            "is not a DNS-1123 label (lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit)",
         )
     if len(value) > max_length:
+        if max_length < MAX_LABEL:
+            raise AnswersError(
+                where,
+                value,
+                f"is longer than {max_length} characters (capped below the {MAX_LABEL}-character "
+                "DNS label limit so that names derived from it still fit)",
+            )
         raise AnswersError(where, value, f"is longer than {max_length} characters")
     return value
 
 
-def _check_name(where: str, value: str, max_length: int) -> str:
-    _check_label(where, value, max_length)
+def _check_namespace_name(where: str, value: str, max_length: int) -> str:
+    check_label(where, value, max_length)
     if value in RESERVED_NAMESPACES or value.startswith("kube-"):
         raise AnswersError(where, value, "is a reserved namespace name")
     return value
 
 
+def check_cluster_name(where: str, value: str) -> str:
+    return _check_namespace_name(where, value, MAX_CLUSTER_NAME)
+
+
+def check_tenant_name(where: str, value: str) -> str:
+    _check_namespace_name(where, value, MAX_TENANT_NAME)
+    if value in RESERVED_PROJECTS:
+        raise AnswersError(where, value, "is reserved for a platform Argo CD project")
+    return value
+
+
+def check_tenant_clusters(where: str, value: Sequence[object]) -> tuple[str, ...]:
+    """An explicit placement: at least one cluster name (that they are spokes: check_topology)."""
+    if not value:
+        raise AnswersError(where, list(value), "must name at least one spoke")
+    return tuple(check_label(f"{where}[{i}]", str(c)) for i, c in enumerate(value))
+
+
+def check_new_name(where: str, value: str, taken: Mapping[str, str]) -> str:
+    """Cluster and tenant names share one namespace: ``taken`` maps each used name to its field."""
+    if value in taken:
+        raise AnswersError(where, value, f"is already used by {taken[value]}")
+    return value
+
+
 def check_repo_name(where: str, value: str) -> str:
-    if not _REPO_NAME.match(value) or value in {".", ".."} or len(value) > 100:
+    if not _REPO_NAME.match(value) or ".." in value or len(value) > MAX_REPO_NAME:
         raise AnswersError(
-            where, value, "must be a plain folder name (letters, digits, '.', '_', '-')"
+            where,
+            value,
+            f"must be a plain folder name of at most {MAX_REPO_NAME} characters "
+            "(letters, digits, '.', '_', '-'; no '/', no '..')",
         )
     return value
 
 
+def _embeds_credentials(value: str) -> bool:
+    """https://user[:token]@host/..., ssh://user:password@host/..., user:password@host:path."""
+    scheme, sep, rest = value.partition("://")
+    if sep:
+        authority = rest.split("/", 1)[0]
+        if "@" not in authority:
+            return False
+        userinfo = authority.rsplit("@", 1)[0]
+        return scheme.lower() != "ssh" or ":" in userinfo
+    userinfo, at, _ = value.partition("@")
+    return bool(at) and ":" in userinfo
+
+
+def _mask_credentials(value: str) -> str:
+    """The URL with its user info replaced, so an error message never echoes a token."""
+    scheme, sep, rest = value.partition("://")
+    if sep:
+        authority, slash, path = rest.partition("/")
+        return f"{scheme}://***@{authority.rsplit('@', 1)[1]}{slash}{path}"
+    return "***@" + value.partition("@")[2]
+
+
 def check_git_url(where: str, value: str) -> str:
-    https = _HTTPS_URL.match(value)
-    if https:
-        if "@" in value.split("://", 1)[1].split("/", 1)[0]:
-            raise AnswersError(where, value, "must not embed credentials")
-        return value
-    if _SSH_URL.match(value) or _SCP_URL.match(value):
-        if ":" in (value.split("://", 1)[-1].split("@", 1)[0]) and value.startswith("ssh://"):
-            raise AnswersError(where, value, "must not embed credentials")
-        return value
-    if value.startswith("http://"):
+    if _embeds_credentials(value):
+        raise AnswersError(
+            where,
+            _mask_credentials(value),
+            "must not embed credentials (use an SSH deploy key or a token Secret)",
+        )
+    if value.lower().startswith("http://"):
         raise AnswersError(where, value, "must use https:// (or SSH), not plain http://")
-    if re.match(r"^https://[^/]*@", value):
-        raise AnswersError(where, value, "must not embed credentials")
-    raise AnswersError(
-        where, value, "is not an https:// or SSH (git@host:path, ssh://) Git URL"
-    )
+    if "?" in value or "#" in value:
+        shown = re.sub(r"[?#].*", "?***", value)  # a query may carry a token
+        raise AnswersError(where, shown, "must not carry a query string or fragment")
+    if not (_HTTPS_URL.match(value) or _SSH_URL.match(value) or _SCP_URL.match(value)):
+        raise AnswersError(
+            where, value, "is not an https:// or SSH (git@host:path, ssh://) Git URL"
+        )
+    return value
 
 
-def _check_branch(where: str, value: str) -> str:
-    if not _BRANCH.match(value) or value.endswith(".lock"):
+def check_branch(where: str, value: str) -> str:
+    """The subset of `git check-ref-format --branch` names that is safe everywhere."""
+    parts = value.split("/")
+    if (
+        not _BRANCH_CHARS.match(value)
+        or value == "HEAD"
+        or value.startswith("-")
+        or value.endswith(".")
+        or ".." in value
+        or any(not p or p.startswith(".") or p.endswith(".lock") for p in parts)
+    ):
         raise AnswersError(where, value, "is not a valid Git branch name")
     return value
 
 
+def check_region(where: str, value: str) -> str:
+    """Optional: empty, or a DNS-1123 label (it becomes a cluster label value)."""
+    return check_label(where, value) if value else value
+
+
+def check_channel(where: str, value: str) -> str:
+    if not value:
+        raise AnswersError(where, value, "is required when notifications are enabled")
+    if not _CHANNEL.match(value) or len(value) > MAX_CHANNEL:
+        raise AnswersError(
+            where,
+            value,
+            f"is not a channel name (at most {MAX_CHANNEL} letters, digits, spaces, "
+            "'.', '_', ':', '/', '-', optionally after '#' or '@')",
+        )
+    return value
+
+
+def check_group(where: str, value: str) -> str:
+    """An SSO group: it lands in RBAC CSV lines and YAML, so no commas, quotes or newlines."""
+    if not _GROUP.match(value) or len(value) > MAX_GROUP:
+        raise AnswersError(
+            where,
+            value,
+            "is not an SSO group name (letters, digits, spaces, '.', '_', '@', ':', '/', '-'; "
+            "starting with a letter or digit)",
+        )
+    return value
+
+
+def check_count(where: str, value: str, low: int, high: int) -> int:
+    """A whole number typed at a prompt (how many spokes)."""
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise AnswersError(where, value, f"must be a whole number from {low} to {high}")
+    return int(value)
+
+
 def _read_cluster(data: object, where: str) -> Cluster:
     reader = _Reader(data, where)
-    name = _check_name(reader.path("name"), reader.string("name"), MAX_CLUSTER_NAME)
-    role = _check_choice(reader.path("role"), reader.string("role", "spoke"), ROLES)
-    env = _check_label(reader.path("env"), reader.string("env", "mgmt" if role == "hub" else "dev"))
-    region = reader.string("region", "")
-    if region:
-        _check_label(reader.path("region"), region)
+    name = check_cluster_name(reader.path("name"), reader.string("name"))
+    role = check_choice(reader.path("role"), reader.string("role", "spoke"), ROLES)
+    env = check_label(reader.path("env"), reader.string("env", "mgmt" if role == "hub" else "dev"))
+    region = check_region(reader.path("region"), reader.string("region", ""))
     reader.finish()
     return Cluster(name=name, role=role, env=env, region=region)
 
@@ -342,16 +474,11 @@ def _read_tenant(data: object, where: str) -> Tenant:
     if isinstance(data, str):  # shorthand: "- team-a"
         data = {"name": data}
     reader = _Reader(data, where)
-    name = _check_name(reader.path("name"), reader.string("name"), MAX_TENANT_NAME)
+    name = check_tenant_name(reader.path("name"), reader.string("name"))
     raw_clusters = reader.sequence("clusters")
-    clusters: tuple[str, ...] | None = None
+    clusters = None
     if raw_clusters is not None:
-        if not raw_clusters:
-            raise AnswersError(reader.path("clusters"), raw_clusters, "must name at least one spoke")
-        clusters = tuple(
-            _check_label(f"{reader.path('clusters')}[{i}]", str(c))
-            for i, c in enumerate(raw_clusters)
-        )
+        clusters = check_tenant_clusters(reader.path("clusters"), raw_clusters)
     repo_url = reader.string("repo_url", "")
     if repo_url:
         check_git_url(reader.path("repo_url"), repo_url)
@@ -359,6 +486,8 @@ def _read_tenant(data: object, where: str) -> Tenant:
     if not path.startswith("./") or ".." in path.split("/"):
         raise AnswersError(reader.path("path"), path, "must be a relative path starting with ./")
     sso_group = reader.string("sso_group", "")
+    if sso_group:
+        check_group(reader.path("sso_group"), sso_group)
     quota = _read_quota(reader.get("quota"), reader.path("quota"))
     reader.finish()
     return Tenant(name, clusters, repo_url, path, sso_group, quota)
@@ -366,7 +495,7 @@ def _read_tenant(data: object, where: str) -> Tenant:
 
 def _read_sync_window(data: object, where: str) -> SyncWindow:
     reader = _Reader(data, where)
-    kind = _check_choice(reader.path("kind"), reader.string("kind", "deny"), SYNC_WINDOW_KINDS)
+    kind = check_choice(reader.path("kind"), reader.string("kind", "deny"), SYNC_WINDOW_KINDS)
     schedule = reader.string("schedule")
     fields = schedule.split()
     if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
@@ -379,42 +508,47 @@ def _read_sync_window(data: object, where: str) -> SyncWindow:
         raise AnswersError(reader.path("envs"), envs, "must name at least one env")
     manual_sync = reader.boolean("manual_sync", True)
     time_zone = reader.string("time_zone", "UTC")
+    if not _TIME_ZONE.match(time_zone):
+        raise AnswersError(reader.path("time_zone"), time_zone, "is not a tz database name")
     reader.finish()
     return SyncWindow(
         kind,
         schedule,
         duration,
-        tuple(_check_label(f"{reader.path('envs')}[{i}]", str(e)) for i, e in enumerate(envs)),
+        tuple(check_label(f"{reader.path('envs')}[{i}]", str(e)) for i, e in enumerate(envs)),
         manual_sync,
         time_zone,
     )
 
 
 def _read_sections(reader: _Reader) -> dict[str, Any]:
-    secrets_r = _Reader(reader.get("secrets") or {}, "secrets")
+    secrets_r = reader.section("secrets")
     secrets = Secrets(
         sealed_secrets=secrets_r.boolean("sealed_secrets", True),
         external_secrets=secrets_r.boolean("external_secrets", True),
     )
     secrets_r.finish()
 
-    notif_r = _Reader(reader.get("notifications") or {}, "notifications")
-    notifications = Notifications(
-        enabled=notif_r.boolean("enabled", True),
-        provider=_check_choice(
-            "notifications.provider", notif_r.string("provider", "slack"), NOTIFICATION_PROVIDERS
-        ),
-        channel=notif_r.string("channel", "platform-alerts"),
+    notif_r = reader.section("notifications")
+    enabled = notif_r.boolean("enabled", Notifications.enabled)
+    provider = check_choice(
+        notif_r.path("provider"),
+        notif_r.string("provider", Notifications.provider),
+        NOTIFICATION_PROVIDERS,
     )
+    channel = notif_r.string("channel", Notifications.channel)
+    if enabled or channel:
+        check_channel(notif_r.path("channel"), channel)
     notif_r.finish()
+    notifications = Notifications(enabled, provider, channel)
 
-    image_r = _Reader(reader.get("image_automation") or {}, "image_automation")
+    image_r = reader.section("image_automation")
     image_automation = ImageAutomation(enabled=image_r.boolean("enabled", True))
     image_r.finish()
 
-    sync_r = _Reader(reader.get("sync") or {}, "sync")
+    sync_r = reader.section("sync")
     manual_envs = tuple(
-        _check_label(f"sync.manual_envs[{i}]", str(e))
+        check_label(f"sync.manual_envs[{i}]", str(e))
         for i, e in enumerate(sync_r.sequence("manual_envs", []) or [])
     )
     windows = tuple(
@@ -423,10 +557,14 @@ def _read_sections(reader: _Reader) -> dict[str, Any]:
     )
     sync_r.finish()
 
-    sso_r = _Reader(reader.get("sso") or {}, "sso")
+    sso_r = reader.section("sso")
     sso = Sso(
-        admin_group=sso_r.string("admin_group", Sso.admin_group),
-        readonly_group=sso_r.string("readonly_group", Sso.readonly_group),
+        admin_group=check_group(
+            sso_r.path("admin_group"), sso_r.string("admin_group", Sso.admin_group)
+        ),
+        readonly_group=check_group(
+            sso_r.path("readonly_group"), sso_r.string("readonly_group", Sso.readonly_group)
+        ),
     )
     sso_r.finish()
     return {
@@ -441,10 +579,12 @@ def _read_sections(reader: _Reader) -> dict[str, Any]:
 def load_answers(data: object) -> Platform:
     """Validate a plain mapping and return the model. Raises AnswersError on the first problem."""
     reader = _Reader(data, "")
-    repo_name = check_repo_name("repo_name", reader.string("repo_name", DEFAULT_ANSWERS["repo_name"]))
+    repo_name = check_repo_name(
+        "repo_name", reader.string("repo_name", DEFAULT_ANSWERS["repo_name"])
+    )
     git_url = check_git_url("git_url", reader.string("git_url", default_git_url(repo_name)))
-    git_branch = _check_branch("git_branch", reader.string("git_branch", "main"))
-    engine = _check_choice("engine", reader.string("engine", "flux"), ENGINES)
+    git_branch = check_branch("git_branch", reader.string("git_branch", "main"))
+    engine = check_choice("engine", reader.string("engine", "flux"), ENGINES)
 
     raw_clusters = reader.sequence("clusters", DEFAULT_ANSWERS["clusters"]) or []
     clusters = tuple(_read_cluster(c, f"clusters[{i}]") for i, c in enumerate(raw_clusters))
@@ -468,34 +608,34 @@ def check_topology(platform: Platform) -> None:
         raise AnswersError(
             "clusters", [c.name for c in platform.clusters], "must contain at least one spoke"
         )
-    seen: dict[str, str] = {}
+    taken: dict[str, str] = {}
     for i, cluster in enumerate(platform.clusters):
-        if cluster.name in seen:
-            raise AnswersError(f"clusters[{i}].name", cluster.name, "is used twice")
-        seen[cluster.name] = f"clusters[{i}]"
+        taken[check_new_name(f"clusters[{i}].name", cluster.name, taken)] = f"clusters[{i}]"
+    for i, tenant in enumerate(platform.tenants):
+        taken[check_new_name(f"tenants[{i}].name", tenant.name, taken)] = f"tenants[{i}]"
+    clusters = {c.name for c in platform.clusters}
     spokes = {c.name for c in platform.spokes}
     for i, tenant in enumerate(platform.tenants):
-        if tenant.name in seen:
-            raise AnswersError(
-                f"tenants[{i}].name", tenant.name, f"is already used by {seen[tenant.name]}"
-            )
-        seen[tenant.name] = f"tenants[{i}]"
         for j, name in enumerate(tenant.clusters or ()):
             where = f"tenants[{i}].clusters[{j}]"
-            if name not in seen or not seen[name].startswith("clusters"):
+            if name not in clusters:
                 raise AnswersError(where, name, "is not a cluster in clusters")
             if name not in spokes:
                 raise AnswersError(where, name, "is the hub; tenants live on spokes")
-            if list(tenant.clusters or ()).count(name) > 1:
+            if (tenant.clusters or ()).index(name) != j:
                 raise AnswersError(where, name, "is listed twice")
     envs = {c.env for c in platform.clusters}
     for i, env in enumerate(platform.sync.manual_envs):
         if env not in envs:
             raise AnswersError(f"sync.manual_envs[{i}]", env, "is not the env of any cluster")
+        if platform.sync.manual_envs.index(env) != i:
+            raise AnswersError(f"sync.manual_envs[{i}]", env, "is listed twice")
     for i, window in enumerate(platform.sync.windows):
         for j, env in enumerate(window.envs):
             if env not in envs:
-                raise AnswersError(f"sync.windows[{i}].envs[{j}]", env, "is not the env of any cluster")
+                raise AnswersError(
+                    f"sync.windows[{i}].envs[{j}]", env, "is not the env of any cluster"
+                )
 
 
 # --------------------------------------------------------------------------- output
@@ -573,4 +713,4 @@ def read_answers_file(path: Path) -> Platform:
 def with_engine(platform: Platform, engine: str | None) -> Platform:
     if engine is None:
         return platform
-    return replace(platform, engine=_check_choice("--engine", engine, ENGINES))
+    return replace(platform, engine=check_choice("--engine", engine, ENGINES))

@@ -3,27 +3,39 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from scaffolder.generate import GeneratedRepo
 from scaffolder.model import Platform
 
 
-def new_summary(platform: Platform, result: GeneratedRepo) -> str:
-    repo = os.path.relpath(result.repo_dir)
-    keys = os.path.relpath(result.keys_dir)
+def _shown(path: Path, start: Path) -> str:
+    """``path`` relative to ``start`` when it lies below it, else absolute."""
+    relative = os.path.relpath(path, start)
+    return str(path) if relative.startswith("..") else relative
+
+
+def new_summary(platform: Platform, result: GeneratedRepo, cwd: Path | None = None) -> str:
+    cwd = (cwd or Path.cwd()).resolve()
+    repo = _shown(result.repo_dir, cwd)
+    keys = _shown(result.keys_dir, cwd)
+    # The bootstrap commands run inside the repo: the keys folder as seen from there.
+    keys_from_repo = os.path.relpath(result.keys_dir, result.repo_dir)
     spokes = ", ".join(c.name for c in platform.spokes)
     tenants = ", ".join(t.name for t in platform.tenants) or "none"
     return "\n".join(
         [
             f"Created {repo} ({platform.engine}): hub {platform.hub.name}; spokes {spokes}; "
             f"tenants {tenants}.",
-            f"Private age keys: {keys}/ (mode 0600, never commit them).",
-            f"{len(result.encrypted)} secrets encrypted with sops.",
+            f"Private age keys: {keys}/ (one per cluster + admin; mode 0600, never commit them).",
+            f"{len(result.encrypted)} secrets encrypted with sops; "
+            "platform.yaml holds the answers.",
             "",
             "Next steps:",
             f"  cd {repo}",
-            f"  git remote add origin {platform.git_url} && git push -u origin {platform.git_branch}",
-            f"  scripts/bootstrap.sh --keys-dir {keys} --dry-run   # see every command first",
-            f"  scripts/bootstrap.sh --keys-dir {keys}",
+            f"  git remote add origin {platform.git_url}",
+            f"  git push -u origin {platform.git_branch}",
+            f"  scripts/bootstrap.sh --keys-dir {keys_from_repo} --dry-run   # see every command",
+            f"  scripts/bootstrap.sh --keys-dir {keys_from_repo}",
         ]
     )

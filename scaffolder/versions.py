@@ -6,7 +6,15 @@ VERSIONS: dict[str, str] = {
     "flux": "v2.9.0",
     "argocd": "v3.5.1",
     # Helm charts (chart versions, not app versions)
-    "argocd_chart": "9.4.1",
+    # argo-cd chart 10.4.0 ships Argo CD v3.5.1 (its appVersion; 10.3.3 did too).
+    "argocd_chart": "10.4.0",
     "sealed_secrets_chart": "2.18.0",
     "external_secrets_chart": "2.9.0",
+    # argocd-image-updater chart 1.3.1 ships Argo CD Image Updater v1.3.0 (the ImageUpdater CRD)
+    "argocd_image_updater_chart": "1.3.1",
+    # Images used by generated Jobs (Argo CD PreSync hook)
+    "kubectl_image": "registry.k8s.io/kubectl:v1.33.5",
+    # Image of the image-automation sample app (Flux bumps it within the ImagePolicy range)
+    "sample_app_image": "ghcr.io/stefanprodan/podinfo",
+    "sample_app_tag": "6.7.1",
 }

@@ -24,6 +24,7 @@ from scaffolder.validate.schemas import SchemaStore
 from tests.conftest import SCHEMAS
 
 NOT_OBJECTS = {".sops.yaml", "platform.yaml", "kustomization.yaml"}
+HELM_VALUES_DIR = "values"  # top-level folder of Helm values files (Argo CD valueFiles)
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +38,7 @@ def manifest_files(repo: Path) -> list[Path]:
         p
         for p in yaml_files(repo)
         if p.name not in NOT_OBJECTS and ".github" not in p.parts and not p.name.startswith(".")
+        and p.relative_to(repo).parts[0] != HELM_VALUES_DIR
     ]
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
-from scaffolder.errors import UsageError
+from scaffolder.errors import ScaffoldError, UsageError
 from scaffolder.generate import GeneratedRepo, build_repo, default_keys_dir
 from scaffolder.keys import ADMIN_KEY, key_file_name
 from scaffolder.model import Platform
@@ -24,7 +25,13 @@ def _key_files(platform: Platform) -> list[str]:
 
 def _check_targets(platform: Platform, target: Path, keys_dir: Path, force: bool) -> None:
     if keys_dir == target or target in keys_dir.parents:
-        raise UsageError(f"--keys-dir: {keys_dir} is inside the repo; private keys must stay out of it")
+        raise UsageError(
+            f"--keys-dir: {keys_dir} is inside the repo; private keys must stay out of it"
+        )
+    for folder, option in ((target.parent, "--output-dir"), (keys_dir, "--keys-dir")):
+        blocking = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        if blocking is not None and not blocking.is_dir():
+            raise UsageError(f"{option}: {blocking} exists and is not a folder")
     if target.exists() and not force:
         raise UsageError(f"{target} already exists; choose another --output-dir or pass --force")
     if target.exists() and not target.is_dir():
@@ -49,26 +56,42 @@ def new(
     keys_dir = (keys_dir or default_keys_dir(output_dir, platform.repo_name)).expanduser().resolve()
     _check_targets(platform, target, keys_dir, force)
 
-    created_output = not output_dir.exists()
-    output_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{platform.repo_name}.staging-", dir=output_dir))
-    keys_created = not keys_dir.exists()
+    # Folders this run creates (topmost first), removed again if anything fails.
+    created = [p for p in (_topmost_missing(output_dir), _topmost_missing(keys_dir)) if p]
+    staging: Path | None = None
     try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{platform.repo_name}.staging-", dir=output_dir))
         with renderer_for(platform) as renderer:
             staged_repo = renderer.root(staging)
             result = build_repo(platform, renderer, staged_repo, staging / "keys")
         _move_keys(result, keys_dir)
         _replace_dir(staged_repo, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        if keys_created:
-            shutil.rmtree(keys_dir, ignore_errors=True)
-        if created_output:
-            shutil.rmtree(output_dir, ignore_errors=True)
+    except BaseException as err:
+        for folder in [staging, *created]:
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(err, OSError):
+            where = err.filename or output_dir
+            raise ScaffoldError(
+                f"cannot write {where}: {err.strerror}; nothing was written"
+            ) from err
         raise
     shutil.rmtree(staging, ignore_errors=True)
-    moved = {name: key.__class__(key.name, key.public, keys_dir / key.path.name) for name, key in result.keys.items()}
+    moved = {
+        name: replace(key, path=keys_dir / key.path.name) for name, key in result.keys.items()
+    }
     return GeneratedRepo(target, keys_dir, moved, result.encrypted)
+
+
+def _topmost_missing(folder: Path) -> Path | None:
+    """The highest ancestor of ``folder`` (or itself) that does not exist yet."""
+    missing = None
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            break
+        missing = candidate
+    return missing
 
 
 def _move_keys(result: GeneratedRepo, keys_dir: Path) -> None:

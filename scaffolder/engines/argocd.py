@@ -1,16 +1,313 @@
-"""Argo CD: files derived from the whole model."""
+"""Argo CD: the files that list clusters or tenants, derived from platform.yaml.
+
+Every AppProject (its destinations and sync windows name clusters), argocd-rbac-cm (one role
+per tenant SSO group) and the index kustomization of the tenants. Everything else lives in
+templates/argocd/.
+"""
 
 from __future__ import annotations
 
-from scaffolder.model import Platform
+from collections.abc import Iterable
+from typing import Any
+
+import yaml
+
+from scaffolder.context import addon_views, sample_app_tenant
+from scaffolder.engines.common import DERIVED_HEADER, kustomization
+from scaffolder.model import Cluster, Platform, SyncWindow, Tenant
+
+NAMESPACE = "argocd"
+IN_CLUSTER = "https://kubernetes.default.svc"
+ARGO_HELM = "https://argoproj.github.io/argo-helm"
+PROJECT_WAVE = "-3"
+TENANT_PROJECT_WAVE = "-2"
+
+PLATFORM_PROJECT = "platform"
+ADDONS_PROJECT = "addons"
+GUARDRAILS_PROJECT = "tenant-guardrails"
+
+
+def hub_dir(platform: Platform) -> str:
+    return f"clusters/{platform.hub.name}/argocd"
+
+
+def project_file(name: str) -> str:
+    """``appproject-<name>.yaml`` (a bare ``platform.yaml`` would read as the answers file)."""
+    return f"appproject-{name}.yaml"
+
+
+# --------------------------------------------------------------------------- YAML output
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str_representer)
+
+
+def _documents(header: str, *documents: dict[str, Any]) -> str:
+    body = yaml.dump_all(documents, Dumper=_Dumper, sort_keys=False, width=100)
+    return header + body
+
+
+# --------------------------------------------------------------------------- AppProjects
+
+
+def _metadata(name: str, wave: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "namespace": NAMESPACE,
+        "labels": {"app.kubernetes.io/managed-by": "gitops-scaffold", **(labels or {})},
+        "annotations": {"argocd.argoproj.io/sync-wave": wave},
+        # A project is deleted only once none of its Applications is left.
+        "finalizers": ["resources-finalizer.argocd.argoproj.io"],
+    }
+
+
+def _kind(group: str, kind: str) -> dict[str, str]:
+    return {"group": group, "kind": kind}
+
+
+def sync_windows(
+    platform: Platform, clusters: Iterable[Cluster], extra_names: dict[str, list[str]] | None = None
+) -> list[dict[str, Any]]:
+    """The answers' sync windows, each narrowed to ``clusters`` in its envs (skipped if none).
+
+    Windows select by cluster only: an `applications` pattern would be OR-ed with the
+    clusters and widen the window to every cluster.
+    """
+    clusters = list(clusters)
+    windows = []
+    for index, window in enumerate(platform.sync.windows):
+        names = [c.name for c in clusters if c.env in window.envs]
+        for name in list(names):
+            names += (extra_names or {}).get(name, [])
+        if names:
+            windows.append(_window(index, window, names))
+    return windows
+
+
+def _window(index: int, window: SyncWindow, clusters: list[str]) -> dict[str, Any]:
+    return {
+        "kind": window.kind,
+        "schedule": window.schedule,
+        "duration": window.duration,
+        "timeZone": window.time_zone,
+        "manualSync": window.manual_sync,
+        "clusters": clusters,
+        "description": f"platform.yaml sync.windows[{index}] (envs: {', '.join(window.envs)})",
+    }
+
+
+def _with_windows(spec: dict[str, Any], windows: list[dict[str, Any]]) -> dict[str, Any]:
+    if windows:
+        spec["syncWindows"] = windows
+    return spec
+
+
+def platform_project(platform: Platform) -> dict[str, Any]:
+    """The hub itself: Argo CD, its settings, projects and ApplicationSets. Admin-level."""
+    hub = platform.hub
+    spec = {
+        "description": "The hub itself: Argo CD, its settings, every AppProject and "
+        "ApplicationSet. Admin-level (it deploys into the argocd namespace): platform team only.",
+        "sourceRepos": [platform.git_url, ARGO_HELM],
+        "destinations": [{"server": IN_CLUSTER, "namespace": NAMESPACE}],
+        "clusterResourceWhitelist": [_kind("*", "*")],
+    }
+    windows = sync_windows(platform, [hub], {hub.name: [IN_CLUSTER]})
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AppProject",
+        "metadata": _metadata(PLATFORM_PROJECT, PROJECT_WAVE),
+        "spec": _with_windows(spec, windows),
+    }
+
+
+def addons_project(platform: Platform) -> dict[str, Any]:
+    """Infrastructure addons on any cluster, each only into its own namespace."""
+    addons = [a for a in addon_views(platform) if a["enabled"]]
+    spec = {
+        "description": "Infrastructure addons (secrets.* in platform.yaml) on every cluster "
+        "labelled enable_<addon>=true, each in its own namespace.",
+        "sourceRepos": [a["repo"] for a in addons] + [platform.git_url],
+        "destinations": [{"name": "*", "namespace": a["namespace"]} for a in addons],
+        # Addons bring CRDs, ClusterRoles and webhooks.
+        "clusterResourceWhitelist": [_kind("*", "*")],
+    }
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AppProject",
+        "metadata": _metadata(ADDONS_PROJECT, PROJECT_WAVE),
+        "spec": _with_windows(spec, sync_windows(platform, platform.clusters)),
+    }
+
+
+GUARDRAIL_KINDS = [
+    _kind("", "ResourceQuota"),
+    _kind("", "LimitRange"),
+    _kind("networking.k8s.io", "NetworkPolicy"),
+    _kind("rbac.authorization.k8s.io", "RoleBinding"),
+]
+
+
+def guardrails_project(platform: Platform) -> dict[str, Any]:
+    """The tenants' namespaces and guardrails: exactly each tenant's namespace on its spokes."""
+    destinations = [
+        {"name": cluster, "namespace": tenant.name}
+        for tenant in platform.tenants
+        for cluster in platform.placement(tenant)
+    ]
+    placed = {c for t in platform.tenants for c in platform.placement(t)}
+    spec = {
+        "description": "Tenant namespaces and their guardrails (tenants/<tenant>/platform), "
+        "from the platform repo only, into each tenant's namespace on the spokes it is placed on.",
+        "sourceRepos": [platform.git_url],
+        "destinations": destinations,
+        "clusterResourceWhitelist": [_kind("", "Namespace")],
+        "namespaceResourceWhitelist": GUARDRAIL_KINDS,
+    }
+    clusters = [c for c in platform.spokes if c.name in placed]
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AppProject",
+        "metadata": _metadata(GUARDRAILS_PROJECT, PROJECT_WAVE),
+        "spec": _with_windows(spec, sync_windows(platform, clusters)),
+    }
+
+
+def tenant_policies(platform: Platform, tenant: Tenant) -> list[str]:
+    """What the tenant's SSO group may do with the applications of its project."""
+    role = f"proj:{tenant.name}:admin"
+    return [
+        f"p, {role}, applications, get, {tenant.name}/*, allow",
+        f"p, {role}, applications, sync, {tenant.name}/*, allow",
+        f"p, {role}, applications, action/*, {tenant.name}/*, allow",
+        f"p, {role}, logs, get, {tenant.name}/*, allow",
+    ]
+
+
+def tenant_project(platform: Platform, tenant: Tenant) -> dict[str, Any]:
+    """A locked-down tenant: its repo, its namespace on its spokes, no cluster-scoped kinds."""
+    placement = [platform.cluster(name) for name in platform.placement(tenant)]
+    repos = [platform.tenant_repo_url(tenant)]
+    if tenant.name == sample_app_tenant(platform):  # tenants/<tenant>/sample-app lives here
+        repos.append(platform.git_url)
+    spec = {
+        "description": f"Tenant {tenant.name}: apps from its repository into namespace "
+        f"{tenant.name} on {', '.join(c.name for c in placement)} only.",
+        "sourceRepos": repos,
+        "destinations": [{"name": c.name, "namespace": tenant.name} for c in placement],
+        "clusterResourceWhitelist": [],
+        # The guardrails belong to the platform (tenants/<tenant>/platform).
+        "namespaceResourceBlacklist": GUARDRAIL_KINDS[:3],
+        "orphanedResources": {"warn": True},
+        "roles": [
+            {
+                "name": "admin",
+                "description": f"{platform.tenant_sso_group(tenant)}: sync and operate "
+                f"{tenant.name}'s applications",
+                "policies": tenant_policies(platform, tenant),
+                "groups": [platform.tenant_sso_group(tenant)],
+            }
+        ],
+    }
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AppProject",
+        "metadata": _metadata(
+            tenant.name, TENANT_PROJECT_WAVE, {"gitops-scaffold.io/tenant": tenant.name}
+        ),
+        "spec": _with_windows(spec, sync_windows(platform, placement)),
+    }
+
+
+# --------------------------------------------------------------------------- RBAC
+
+
+def rbac_policy(platform: Platform) -> str:
+    lines = [
+        "# Platform team: everything. Viewers: read-only.",
+        f"g, {platform.sso.admin_group}, role:admin",
+        f"g, {platform.sso.readonly_group}, role:readonly",
+    ]
+    for tenant in platform.tenants:
+        role = f"role:tenant-{tenant.name}"
+        lines += [
+            f"# {tenant.name}: sees its project; syncs through the AppProject role "
+            f"(tenants/{tenant.name}/argocd/project.yaml).",
+            f"p, {role}, projects, get, {tenant.name}, allow",
+            f"p, {role}, applications, get, {tenant.name}/*, allow",
+            f"p, {role}, logs, get, {tenant.name}/*, allow",
+            f"g, {platform.tenant_sso_group(tenant)}, {role}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def rbac_config_map(platform: Platform) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "argocd-rbac-cm",
+            "namespace": NAMESPACE,
+            "labels": {
+                "app.kubernetes.io/name": "argocd-rbac-cm",
+                "app.kubernetes.io/part-of": "argocd",
+            },
+        },
+        "data": {
+            # Nobody gets anything by default: SSO users outside these groups see nothing.
+            "policy.default": "",
+            "policy.matchMode": "glob",
+            "scopes": "[groups, email]",
+            "policy.csv": rbac_policy(platform),
+        },
+    }
+
+
+# --------------------------------------------------------------------------- entry points
 
 
 def derived_files(platform: Platform) -> dict[str, str]:
-    return {}
+    hub = hub_dir(platform)
+    files = {
+        f"{hub}/tenants/kustomization.yaml": kustomization(
+            [f"../../../../tenants/{t.name}/argocd" for t in platform.tenants]
+        ),
+        f"{hub}/projects/kustomization.yaml": kustomization(
+            [project_file(name) for name in (PLATFORM_PROJECT, ADDONS_PROJECT, GUARDRAILS_PROJECT)]
+        ),
+        f"{hub}/projects/{project_file(PLATFORM_PROJECT)}": _documents(
+            DERIVED_HEADER, platform_project(platform)
+        ),
+        f"{hub}/projects/{project_file(ADDONS_PROJECT)}": _documents(
+            DERIVED_HEADER, addons_project(platform)
+        ),
+        f"{hub}/projects/{project_file(GUARDRAILS_PROJECT)}": _documents(
+            DERIVED_HEADER, guardrails_project(platform)
+        ),
+        f"{hub}/config/argocd-rbac-cm.yaml": _documents(DERIVED_HEADER, rbac_config_map(platform)),
+    }
+    for tenant in platform.tenants:
+        files[f"tenants/{tenant.name}/argocd/project.yaml"] = _documents(
+            DERIVED_HEADER, tenant_project(platform, tenant)
+        )
+    return files
 
 
 def expected_paths(platform: Platform) -> list[str]:
     """Paths each cluster and tenant must have (used by `validate` to find missing parts)."""
-    return [f"clusters/{c.name}" for c in platform.clusters] + [
-        f"tenants/{t.name}" for t in platform.tenants
-    ]
+    hub = hub_dir(platform)
+    return (
+        [f"{hub}/apps/root.yaml", f"{hub}/projects/kustomization.yaml"]
+        + [f"clusters/{c.name}/secrets/cluster.sops.yaml" for c in platform.clusters]
+        + [f"tenants/{t.name}/argocd/project.yaml" for t in platform.tenants]
+        + [f"tenants/{t.name}/platform/kustomization.yaml" for t in platform.tenants]
+    )

@@ -12,11 +12,15 @@ DERIVED_HEADER = (
 )
 
 
-def kustomization(resources: Iterable[str], header: str = DERIVED_HEADER) -> str:
-    """A kustomization.yaml listing ``resources`` in order."""
-    body = {
+def kustomization(
+    resources: Iterable[str], header: str = DERIVED_HEADER, *, namespace: str | None = None
+) -> str:
+    """A kustomization.yaml listing ``resources`` in order (all put in ``namespace`` if given)."""
+    body: dict[str, object] = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        "resources": list(resources),
     }
+    if namespace is not None:
+        body["namespace"] = namespace
+    body["resources"] = list(resources)
     return header + yaml.safe_dump(body, sort_keys=False)

@@ -1,9 +1,15 @@
-"""Flux: the index kustomizations that follow clusters and tenant placements."""
+"""Flux: the index kustomizations that follow clusters and tenant placements.
+
+These are the only files that list clusters or tenants; everything else comes from the
+templates under templates/flux/.
+"""
 
 from __future__ import annotations
 
 from scaffolder.engines.common import kustomization
 from scaffolder.model import Platform
+
+TENANTS_ROOT = "../../../tenants"
 
 
 def derived_files(platform: Platform) -> dict[str, str]:
@@ -16,16 +22,24 @@ def derived_files(platform: Platform) -> dict[str, str]:
     for spoke in platform.spokes:
         tenants = [t.name for t in platform.tenants_on(spoke.name)]
         files[f"clusters/{spoke.name}/tenants/kustomization.yaml"] = kustomization(
-            [f"../../../tenants/{t}/platform" for t in tenants]
+            [f"{TENANTS_ROOT}/{t}/platform" for t in tenants]
         )
+        # The tenants' sources and Kustomizations live on the hub, in the spoke's namespace.
         files[f"clusters/{spoke.name}/tenant-sync/kustomization.yaml"] = kustomization(
-            [f"../../../tenants/{t}/sync" for t in tenants]
+            [f"{TENANTS_ROOT}/{t}/sync" for t in tenants], namespace=spoke.name
         )
     return files
 
 
 def expected_paths(platform: Platform) -> list[str]:
-    """Paths each cluster and tenant must have (used by `validate` to find missing parts)."""
-    return [f"clusters/{c.name}" for c in platform.clusters] + [
-        f"tenants/{t.name}" for t in platform.tenants
-    ]
+    """Paths each cluster and tenant must have (used by `validate` to find missing parts).
+
+    The second segment of each path names the cluster or tenant it belongs to.
+    """
+    hub = platform.hub.name
+    return (
+        [f"clusters/{hub}/flux-system", f"clusters/{hub}/kustomization.yaml"]
+        + [f"clusters/{c.name}/infrastructure" for c in platform.clusters]
+        + [f"clusters/{c.name}/secrets" for c in platform.clusters]
+        + [f"tenants/{t.name}/{part}" for t in platform.tenants for part in ("platform", "sync")]
+    )

@@ -1,8 +1,12 @@
-"""Loading the YAML documents of a repo, with the line each document starts on."""
+"""Loading the YAML documents of a repo, with the line each document starts on.
+
+Parsing follows what Kubernetes tooling accepts: duplicate keys are errors (kubectl and
+kustomize refuse them) and unquoted dates stay strings (as they do in Kubernetes' YAML).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +14,46 @@ from typing import Any
 import yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")
+
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+class _KubernetesLoader(_BaseLoader):  # type: ignore[misc]
+    """Safe loading, strict about duplicate keys, dates kept as strings."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if any(key.tag == _MERGE for key, _ in node.value):
+            _refuse_duplicates(self, node)  # before merges are flattened into the node
+            merged: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+            return merged
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        if len(mapping) < len(node.value):  # fewer keys than entries: a duplicate
+            _refuse_duplicates(self, node)
+        return mapping
+
+
+def _refuse_duplicates(loader: Any, node: yaml.MappingNode) -> None:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        if key_node.tag == _MERGE:
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            duplicate = key in seen
+        except TypeError:  # unhashable: the base constructor has reported it
+            continue
+        if duplicate:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping",
+                node.start_mark,
+                f"duplicate key {key!r}",
+                key_node.start_mark,
+            )
+        seen.add(key)
+
+
+_KubernetesLoader.add_constructor("tag:yaml.org,2002:timestamp", _BaseLoader.construct_yaml_str)
 
 
 @dataclass(frozen=True)
@@ -36,7 +80,7 @@ def yaml_files(root: Path) -> list[Path]:
 
 
 def load_text(text: str, path: Path) -> Iterator[Document]:
-    loader = yaml.SafeLoader(text)
+    loader = _KubernetesLoader(text)
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -55,5 +99,53 @@ def load_file(path: Path) -> list[Document]:
     return list(load_text(path.read_text(encoding="utf-8"), path))
 
 
+def load_all(text: str) -> list[Any]:
+    """Every document of a YAML stream (no line numbers): for tool output such as builds."""
+    return [doc for doc in yaml.load_all(text, Loader=_KubernetesLoader) if doc is not None]
+
+
 def is_kubernetes_object(body: Any) -> bool:
     return isinstance(body, dict) and "apiVersion" in body and "kind" in body
+
+
+def line_of(text: str, document_line: int, field_path: Sequence[str | int]) -> int:
+    """The line of ``field_path`` inside the document starting at ``document_line``.
+
+    Walks the YAML node tree as far as the path exists, so a missing field points at its
+    nearest existing parent. Used only when a finding is reported: loading stays fast.
+    """
+    loader = _KubernetesLoader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None or node.start_mark.line + 1 != document_line:
+                continue
+            return _walk(node, field_path)
+    except yaml.YAMLError:
+        pass
+    finally:
+        loader.dispose()
+    return document_line
+
+
+def _walk(node: yaml.Node, field_path: Sequence[str | int]) -> int:
+    line: int = node.start_mark.line + 1
+    for step in field_path:
+        child: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(step):
+                    line = key_node.start_mark.line + 1
+                    child = value_node
+                    break
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(step, int)
+            and 0 <= step < len(node.value)
+        ):
+            child = node.value[step]
+            line = child.start_mark.line + 1
+        if child is None:
+            break
+        node = child
+    return line

@@ -1,0 +1,43 @@
+"""The checks of `gitops-scaffold validate`, one module per category.
+
+Each check reads a `CheckContext` (the repo read once, the objects the builds produced) and
+returns findings; none of them prints or exits. Findings about an object point at the file
+and line it is written at, even when the object was seen in a build's output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from scaffolder.validate.documents import line_of
+from scaffolder.validate.findings import Finding
+from scaffolder.validate.repo import KubeObject, Repo
+
+
+@dataclass
+class CheckContext:
+    repo: Repo
+    jobs: int
+    built: list[KubeObject] = field(default_factory=list)  # objects kustomize produced
+    covered: set[str] = field(default_factory=set)  # source files some successful build read
+    builds: int = 0  # kustomize runs
+    validated: int = 0  # distinct objects validated against schemas
+
+    def objects(self) -> Iterator[KubeObject]:
+        """Objects as they are applied: built ones, plus source files no build covered."""
+        yield from self.built
+        for obj in self.repo.source_objects():
+            if obj.location.file not in self.covered:
+                yield obj
+
+
+def finding_at(
+    repo: Repo, obj: KubeObject, check: str, message: str, field: Sequence[str | int] = ()
+) -> Finding:
+    """A finding about one object, at the line of ``field`` where the object is written."""
+    line = obj.location.line
+    source = repo.files.get(obj.location.file)
+    if field and line is not None and source is not None:
+        line = line_of(source.text, line, field)
+    return Finding(check, obj.location.file, line, f"{obj.describe()}: {message}")

@@ -1,0 +1,96 @@
+"""Check 3: strict schema validation of every object, as written and as built.
+
+An object counts when its document has both apiVersion and kind. Everything else (values
+files, platform.yaml, .sops.yaml, CI and pre-commit configs) is configuration, not an
+object. Kustomize's own files and the files it reads as patches or generator input are
+checked through the builds that use them, not on their own.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from scaffolder.validate.checks import CheckContext
+from scaffolder.validate.documents import is_kubernetes_object, line_of
+from scaffolder.validate.findings import Finding
+from scaffolder.validate.repo import KubeObject, Location, is_kustomize_config, is_manifest_file
+from scaffolder.validate.schemas import SchemaStore, UnknownKind
+
+
+def canonical(body: Any) -> str:
+    return json.dumps(body, sort_keys=True, default=str)
+
+
+def _validate(store: SchemaStore, obj: KubeObject) -> list[tuple[str, str, tuple[Any, ...]]]:
+    """(check, message, field path) for one object."""
+    try:
+        problems = store.problems(obj.body)
+    except UnknownKind as err:
+        check = "schema/unknown-api-version" if err.known_versions else "schema/unknown-kind"
+        return [(check, str(err), ("apiVersion",))]
+    return [
+        ("schema/invalid", f"{obj.describe()}: {problem}", problem.path_parts)
+        for problem in problems
+    ]
+
+
+def _not_objects(ctx: CheckContext) -> list[Finding]:
+    findings = []
+    for source in ctx.repo.files.values():
+        if not is_manifest_file(ctx.repo, source):
+            continue
+        for doc in source.documents:
+            body = doc.body
+            if not isinstance(body, dict) or "metadata" not in body:
+                continue
+            if ("apiVersion" in body) != ("kind" in body):
+                missing = "kind" if "apiVersion" in body else "apiVersion"
+                findings.append(
+                    Finding(
+                        "schema/not-an-object",
+                        source.relative,
+                        doc.line,
+                        f"a manifest with metadata but no {missing}",
+                    )
+                )
+    return findings
+
+
+def check_schemas(ctx: CheckContext, store: SchemaStore) -> list[Finding]:
+    findings = _not_objects(ctx)
+    validated: set[str] = set()
+    # Problems found in each source document, so a built copy (namespaced, labelled) that
+    # shows the same problem is not reported once more per build.
+    known: dict[tuple[str, int | None], set[tuple[str, tuple[Any, ...]]]] = {}
+    for source in ctx.repo.files.values():
+        if not is_manifest_file(ctx.repo, source):
+            continue
+        for doc in source.documents:
+            if not is_kubernetes_object(doc.body) or is_kustomize_config(doc.body):
+                continue
+            validated.add(canonical(doc.body))
+            obj = KubeObject(doc.body, Location(source.relative, doc.line))
+            problems = _validate(store, obj)
+            known[(source.relative, doc.line)] = {(check, path) for check, _, path in problems}
+            for check, message, path in problems:
+                line = line_of(source.text, doc.line, path) if path else doc.line
+                findings.append(Finding(check, source.relative, line, message))
+    for obj in ctx.built:
+        key = canonical(obj.body)
+        if key in validated:
+            continue  # the same object as written: already checked
+        validated.add(key)
+        seen = known.get((obj.location.file, obj.location.line), set())
+        for check, message, path in _validate(store, obj):
+            if (check, path) not in seen:
+                findings.append(
+                    Finding(
+                        check,
+                        obj.location.file,
+                        obj.location.line,
+                        f"as built from {obj.unit}: {message}",
+                    )
+                )
+    ctx.validated = len(validated)
+    return findings

@@ -1,0 +1,241 @@
+"""`gitops-scaffold new` through the real CLI: what it writes, where, and what it refuses."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scaffolder import cli
+from scaffolder.keys import read_public_key
+from scaffolder.model import DEFAULT_ANSWERS, PLATFORM_FILE
+from tests.cli_helpers import cli_env, git, listing, one_error_line, run_cli, snapshot
+
+REPO = str(DEFAULT_ANSWERS["repo_name"])
+AGE_PRIVATE_KEY = re.compile(r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}")
+KEY_FILES = {"hub.agekey", "dev-eu-1.agekey", "prod-eu-1.agekey", "admin.agekey"}
+
+
+@dataclass(frozen=True)
+class Run:
+    root: Path
+    out: Path
+    keys: Path
+    home: Path
+    done: subprocess.CompletedProcess[str]
+
+    @property
+    def repo(self) -> Path:
+        return self.out / REPO
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """`new --no-input` with an empty $HOME, run from an unrelated folder."""
+    root = tmp_path_factory.mktemp("no-input")
+    out, home = root / "out", root / "home"
+    done = run_cli(["new", "--no-input", "--output-dir", out], cwd=root / "cwd", home=home)
+    return Run(root, out, out / f"{REPO}.keys", home, done)
+
+
+@pytest.fixture(scope="module")
+def custom_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """`new --config` (engine flux) with --engine argocd and a separate --keys-dir."""
+    root = tmp_path_factory.mktemp("custom")
+    config = root / "answers.yaml"
+    config.write_text(yaml.safe_dump({**DEFAULT_ANSWERS, "engine": "flux"}), encoding="utf-8")
+    out, keys, home = root / "out", root / "vault" / "platform-keys", root / "home"
+    done = run_cli(
+        ["new", "--config", config, "--engine", "argocd", "--output-dir", out, "--keys-dir", keys],
+        cwd=root,
+        home=home,
+    )
+    return Run(root, out, keys, home, done)
+
+
+def test_no_input_succeeds_quietly(default_run: Run) -> None:
+    assert default_run.done.returncode == 0, default_run.done.stderr
+    assert default_run.done.stderr == ""
+
+
+def test_the_repo_is_a_git_repo_with_one_commit_and_a_clean_work_tree(default_run: Run) -> None:
+    repo = default_run.repo
+    assert git(repo, "rev-list", "--count", "--all").strip() == "1"
+    assert git(repo, "status", "--porcelain", "--untracked-files=all", "--ignored") == ""
+    assert git(repo, "branch", "--show-current").strip() == "main"
+
+
+def test_only_the_repo_and_its_keys_are_written(default_run: Run) -> None:
+    assert sorted(os.listdir(default_run.out)) == [REPO, f"{REPO}.keys"]  # no staging folder
+
+
+def test_keys_are_private_files_outside_the_repo(default_run: Run) -> None:
+    keys = default_run.keys
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o700
+    assert set(os.listdir(keys)) == KEY_FILES
+    sops_config = (default_run.repo / ".sops.yaml").read_text(encoding="utf-8")
+    for name in KEY_FILES:
+        path = keys / name
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert "AGE-SECRET-KEY-" in path.read_text(encoding="utf-8")
+        assert read_public_key(path) in sops_config
+
+
+def test_no_private_key_anywhere_in_the_repo_or_its_history(default_run: Run) -> None:
+    repo = default_run.repo
+    secrets = {
+        line
+        for name in KEY_FILES
+        for line in (default_run.keys / name).read_text(encoding="utf-8").splitlines()
+        if line.startswith("AGE-SECRET-KEY-")
+    }
+    assert len(secrets) == len(KEY_FILES)
+    assert list(repo.rglob("*.agekey")) == []
+    assert ".agekey" not in git(repo, "ls-files")
+    texts = {
+        str(path): path.read_text(encoding="utf-8", errors="replace")
+        for path in repo.rglob("*")
+        if path.is_file() and ".git" not in path.relative_to(repo).parts
+    }
+    texts["git history"] = git(repo, "log", "--all", "-p", "--format=%H")
+    for where, text in texts.items():
+        assert AGE_PRIVATE_KEY.search(text) is None, where
+        assert not any(secret in text for secret in secrets), where
+
+
+def test_home_is_left_alone(default_run: Run) -> None:
+    assert listing(default_run.home) == []  # no ~/.cookiecutter_replay, no ~/.cookiecutters
+
+
+def test_the_summary_names_the_keys_folder_and_next_steps(default_run: Run) -> None:
+    summary = default_run.done.stdout
+    assert f"Private age keys: {default_run.keys}/" in summary
+    assert "Next steps:" in summary
+    assert f"cd {default_run.repo}\n" in summary
+    assert "git remote add origin https://github.com/acme/acme-platform.git" in summary
+    assert "git push -u origin main" in summary
+    bootstrap = f"scripts/bootstrap.sh --keys-dir ../{REPO}.keys"
+    assert f"{bootstrap} --dry-run" in summary
+    # The next steps work as printed: the script exists and the keys path resolves from the repo.
+    assert os.access(default_run.repo / "scripts" / "bootstrap.sh", os.X_OK)
+    assert (default_run.repo / f"../{REPO}.keys").resolve() == default_run.keys.resolve()
+
+
+def test_the_printed_dry_run_works(default_run: Run) -> None:
+    done = subprocess.run(
+        ["scripts/bootstrap.sh", "--keys-dir", f"../{REPO}.keys", "--dry-run"],
+        cwd=default_run.repo,
+        env=cli_env(default_run.root / "home-dry-run"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "AGE-SECRET-KEY" not in done.stdout + done.stderr
+
+
+def test_engine_option_overrides_the_config(custom_run: Run) -> None:
+    assert custom_run.done.returncode == 0, custom_run.done.stderr
+    platform = yaml.safe_load((custom_run.repo / PLATFORM_FILE).read_text(encoding="utf-8"))
+    assert platform["engine"] == "argocd"
+    assert "(argocd)" in custom_run.done.stdout
+
+
+def test_keys_dir_is_honoured(custom_run: Run) -> None:
+    assert set(os.listdir(custom_run.keys)) == KEY_FILES
+    assert stat.S_IMODE(custom_run.keys.stat().st_mode) == 0o700
+    assert os.listdir(custom_run.out) == [REPO]
+    assert "Private age keys: vault/platform-keys/" in custom_run.done.stdout  # below the cwd
+    assert "--keys-dir ../../vault/platform-keys" in custom_run.done.stdout
+
+
+def test_keys_dir_inside_the_repo_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    code = cli.main(
+        ["new", "--no-input", "--output-dir", str(out), "--keys-dir", str(out / REPO / "keys")]
+    )
+    line = one_error_line(capsys.readouterr().err)
+    assert code == 2
+    assert "--keys-dir" in line and "inside the repo" in line
+    assert not out.exists()
+
+
+def test_no_terminal_and_no_answers_is_one_line_naming_the_options(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    done = run_cli(["new", "--output-dir", out], cwd=tmp_path, home=tmp_path / "home")
+    assert done.returncode == 2
+    line = one_error_line(done.stderr)
+    assert "--no-input" in line and "--config" in line
+    assert not out.exists()
+
+
+def test_an_existing_repo_is_kept_without_force_and_replaced_with_it(
+    custom_run: Run, tmp_path: Path
+) -> None:
+    out, keys = tmp_path / "out", tmp_path / "keys"
+    shutil.copytree(custom_run.out, out, symlinks=True)
+    shutil.copytree(custom_run.keys, keys)
+    repo = out / REPO
+    before, keys_before = snapshot(repo), snapshot(keys)
+    args = ["new", "--no-input", "--output-dir", out, "--keys-dir", keys]
+
+    refused = run_cli(args, cwd=tmp_path, home=tmp_path / "home")
+
+    assert refused.returncode == 2
+    line = one_error_line(refused.stderr)
+    assert str(repo) in line and "--force" in line
+    assert snapshot(repo) == before
+    assert snapshot(keys) == keys_before
+    assert sorted(os.listdir(out)) == [REPO]
+
+    (repo / "local-change.txt").write_text("mine\n", encoding="utf-8")
+    replaced = run_cli([*args, "--force"], cwd=tmp_path, home=tmp_path / "home")
+
+    assert replaced.returncode == 0, replaced.stderr
+    assert not (repo / "local-change.txt").exists()
+    assert yaml.safe_load((repo / PLATFORM_FILE).read_text(encoding="utf-8"))["engine"] == "flux"
+    assert git(repo, "rev-list", "--count", "--all").strip() == "1"
+    assert git(repo, "status", "--porcelain", "--untracked-files=all", "--ignored") == ""
+    assert sorted(os.listdir(out)) == [REPO]  # no staging or replaced-repo folder left
+    new_public = read_public_key(keys / "admin.agekey")
+    assert new_public != read_public_key(custom_run.keys / "admin.agekey")
+    assert new_public in (repo / ".sops.yaml").read_text(encoding="utf-8")
+
+
+def test_a_failure_midway_leaves_no_repo_no_keys_and_no_staging_folder(tmp_path: Path) -> None:
+    # A real failure after rendering, key generation and sops encryption: the user's git
+    # configuration is broken, so `git init` fails at the very last step.
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text("[user\n\tname = broken\n", encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+
+    done = run_cli(["new", "--no-input", "--output-dir", out], cwd=tmp_path, home=home)
+
+    assert done.returncode == 1
+    line = one_error_line(done.stderr)
+    assert line.startswith("error: git init failed:") and "bad config" in line
+    assert done.stdout == ""
+    assert listing(out) == []
+    assert listing(home) == [".gitconfig"]
+
+
+def test_an_output_dir_below_a_file_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file").write_text("", encoding="utf-8")
+    code = cli.main(["new", "--no-input", "--output-dir", str(tmp_path / "file" / "out")])
+    line = one_error_line(capsys.readouterr().err)
+    assert code == 2
+    assert f"--output-dir: {tmp_path / 'file'} exists and is not a folder" in line
