@@ -34,7 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a platform repository (offline)")
     validate.add_argument("path", nargs="?", default=".", metavar="PATH", help="default: .")
     validate.add_argument(
-        "--schema-location", action="append", metavar="LOC", dest="schema_locations",
+        "--schema-location",
+        action="append",
+        metavar="LOC",
+        dest="schema_locations",
         help="folder or URL template of CRD schemas (repeatable; 'default' = bundled + catalog)",
     )
     validate.add_argument(
@@ -43,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--format", choices=("text", "json"), default="text")
     validate.add_argument("--jobs", type=int, metavar="N", help="parallel builds (default: CPUs)")
     validate.add_argument(
-        "--only", action="append", metavar="CHECK",
+        "--only",
+        action="append",
+        metavar="CHECK",
         help="run only these checks: build, schema, refs, secrets, tenancy (repeatable or "
         "comma-separated; YAML syntax is always checked)",
     )

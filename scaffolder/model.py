@@ -655,9 +655,7 @@ def dump_answers(platform: Platform) -> dict[str, Any]:
         "image_automation": asdict(platform.image_automation),
         "sync": {
             "manual_envs": list(platform.sync.manual_envs),
-            "windows": [
-                {**asdict(w), "envs": list(w.envs)} for w in platform.sync.windows
-            ],
+            "windows": [{**asdict(w), "envs": list(w.envs)} for w in platform.sync.windows],
         },
         "sso": asdict(platform.sso),
     }

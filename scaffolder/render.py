@@ -29,9 +29,7 @@ class Renderer:
 
     def root(self, output_dir: Path) -> Path:
         """Render the root skeleton into ``output_dir/<repo_name>`` (hooks off: we run them)."""
-        return self._cookiecutter(
-            None, output_dir, root_context(self.platform), overwrite=False
-        )
+        return self._cookiecutter(None, output_dir, root_context(self.platform), overwrite=False)
 
     def base(self, repo_dir: Path) -> None:
         self._sub(repo_dir, "base", {})
@@ -74,7 +72,10 @@ def renderer_for(platform: Platform) -> Iterator[Renderer]:
         config = Path(tmp) / "cookiecutter.yaml"
         config.write_text(
             yaml.safe_dump(
-                {"replay_dir": str(Path(tmp) / "replay"), "cookiecutters_dir": str(Path(tmp) / "cc")}
+                {
+                    "replay_dir": str(Path(tmp) / "replay"),
+                    "cookiecutters_dir": str(Path(tmp) / "cc"),
+                }
             ),
             encoding="utf-8",
         )

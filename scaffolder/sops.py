@@ -52,8 +52,16 @@ def encrypt_file(repo_dir: Path, relative: str, sops: str) -> None:
     plaintext = target.read_text(encoding="utf-8")
     ciphertext = run(
         [
-            sops, "--config", str(repo_dir / ".sops.yaml"), "encrypt",
-            "--filename-override", relative, "--input-type", "yaml", "--output-type", "yaml",
+            sops,
+            "--config",
+            str(repo_dir / ".sops.yaml"),
+            "encrypt",
+            "--filename-override",
+            relative,
+            "--input-type",
+            "yaml",
+            "--output-type",
+            "yaml",
         ],
         cwd=repo_dir,
         input_text=plaintext,

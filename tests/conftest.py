@@ -50,9 +50,7 @@ BIG_ANSWERS: dict[str, Any] = {
     "notifications": {"provider": "msteams", "channel": "platform"},
     "sync": {
         "manual_envs": ["prod"],
-        "windows": [
-            {"kind": "deny", "schedule": "0 22 * * *", "duration": "8h", "envs": ["prod"]}
-        ],
+        "windows": [{"kind": "deny", "schedule": "0 22 * * *", "duration": "8h", "envs": ["prod"]}],
     },
 }
 
@@ -87,5 +85,7 @@ def size(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def generated(repo_factory: Callable[[str, str], GeneratedRepo], engine: str, size: str) -> GeneratedRepo:
+def generated(
+    repo_factory: Callable[[str, str], GeneratedRepo], engine: str, size: str
+) -> GeneratedRepo:
     return repo_factory(engine, size)

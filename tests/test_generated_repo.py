@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from scaffolder.errors import ToolFailedError
 from scaffolder.generate import GeneratedRepo
 from scaffolder.git import tracked_files
 from scaffolder.sops import decrypt_file, find_sops_files, is_encrypted
-from scaffolder.errors import ToolFailedError
 from scaffolder.validate.documents import is_kubernetes_object, load_file, yaml_files
 from scaffolder.validate.kustomize import build, kustomization_folders
 from scaffolder.validate.schemas import SchemaStore
@@ -37,7 +37,9 @@ def manifest_files(repo: Path) -> list[Path]:
     return [
         p
         for p in yaml_files(repo)
-        if p.name not in NOT_OBJECTS and ".github" not in p.parts and not p.name.startswith(".")
+        if p.name not in NOT_OBJECTS
+        and ".github" not in p.parts
+        and not p.name.startswith(".")
         and p.relative_to(repo).parts[0] != HELM_VALUES_DIR
     ]
 

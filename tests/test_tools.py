@@ -27,12 +27,12 @@ def test_a_missing_tool_names_itself_and_how_to_get_it(monkeypatch: pytest.Monke
 def test_a_file_that_cannot_run_is_a_tool_failure(tmp_path: Path) -> None:
     not_executable = tmp_path / "tool"
     not_executable.write_text("#!/bin/sh\n")
-    with pytest.raises(ToolFailedError, match="cannot run .*tool: Permission denied"):
+    with pytest.raises(ToolFailedError, match=r"cannot run .*tool: Permission denied"):
         run([str(not_executable)])
 
 
 def test_a_failing_tool_reports_its_last_error_line() -> None:
-    with pytest.raises(ToolFailedError, match="^git log failed: fatal: "):
+    with pytest.raises(ToolFailedError, match=r"^git log failed: fatal: "):
         run(["git", "log", "--no-such-option"], what="git log")
 
 

@@ -78,9 +78,7 @@ def new(
             ) from err
         raise
     shutil.rmtree(staging, ignore_errors=True)
-    moved = {
-        name: replace(key, path=keys_dir / key.path.name) for name, key in result.keys.items()
-    }
+    moved = {name: replace(key, path=keys_dir / key.path.name) for name, key in result.keys.items()}
     return GeneratedRepo(target, keys_dir, moved, result.encrypted)
 
 
