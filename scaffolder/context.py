@@ -12,7 +12,7 @@ from typing import Any
 
 from scaffolder import __version__
 from scaffolder.model import Cluster, Platform, Tenant, dump_answers
-from scaffolder.versions import VERSIONS
+from scaffolder.versions import CHARTS, VERSIONS
 
 _SCP_LIKE = re.compile(r"^(?P<user>[A-Za-z0-9._-]+)@(?P<host>[A-Za-z0-9.-]+):(?P<path>[^/].*)$")
 
@@ -62,28 +62,39 @@ def tenant_view(platform: Platform, tenant: Tenant) -> dict[str, Any]:
     }
 
 
-# The infrastructure addons the secrets.* switches turn on: (name = chart = namespace, switch,
-# chart repository). Both engines install them from here.
-ADDON_CHARTS = (
-    ("sealed-secrets", "sealed_secrets", "https://bitnami-labs.github.io/sealed-secrets"),
-    ("external-secrets", "external_secrets", "https://charts.external-secrets.io"),
+def chart_views() -> dict[str, dict[str, str]]:
+    """Every pinned Helm chart by name: its chart name, repository and version."""
+    return {
+        name: {"chart": name, "repo": repo, "version": VERSIONS[version_key]}
+        for name, (repo, version_key) in CHARTS.items()
+    }
+
+
+# The infrastructure addons the secrets.* switches turn on, in install order:
+# (chart = release = namespace, switch in platform.yaml `secrets`, name in prose).
+ADDONS = (
+    ("sealed-secrets", "sealed_secrets", "Sealed Secrets"),
+    ("external-secrets", "external_secrets", "External Secrets"),
 )
 
 
 def addon_views(platform: Platform) -> list[dict[str, Any]]:
-    """Every addon with its chart, pinned version, namespace and whether it is switched on."""
+    """Every addon with its chart, pinned version, namespace and whether it is switched on.
+
+    Both engines install the addons from here.
+    """
     switches = asdict(platform.secrets)
+    charts = chart_views()
     return [
         {
+            **charts[name],
             "name": name,
+            "title": title,
             "switch": switch,
             "enabled": switches[switch],
-            "chart": name,
-            "repo": repo,
-            "version": VERSIONS[f"{switch}_chart"],
             "namespace": name,
         }
-        for name, switch, repo in ADDON_CHARTS
+        for name, switch, title in ADDONS
     ]
 
 
@@ -97,6 +108,7 @@ def platform_view(platform: Platform) -> dict[str, Any]:
         "tenants": [tenant_view(platform, t) for t in platform.tenants],
         "envs": sorted({c.env for c in platform.spokes}),
         "versions": dict(VERSIONS),
+        "charts": chart_views(),
         "addons": addon_views(platform),
         "git_source_url": git_url_form(platform.git_url),
         "sample_app_tenant": sample_app_tenant(platform),

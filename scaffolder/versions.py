@@ -18,3 +18,13 @@ VERSIONS: dict[str, str] = {
     "sample_app_image": "ghcr.io/stefanprodan/podinfo",
     "sample_app_tag": "6.7.1",
 }
+
+ARGO_HELM = "https://argoproj.github.io/argo-helm"
+
+# Every Helm chart the generated repos install: chart name -> (chart repository, VERSIONS key).
+CHARTS: dict[str, tuple[str, str]] = {
+    "argo-cd": (ARGO_HELM, "argocd_chart"),
+    "argocd-image-updater": (ARGO_HELM, "argocd_image_updater_chart"),
+    "sealed-secrets": ("https://bitnami-labs.github.io/sealed-secrets", "sealed_secrets_chart"),
+    "external-secrets": ("https://charts.external-secrets.io", "external_secrets_chart"),
+}

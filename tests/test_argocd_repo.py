@@ -22,8 +22,16 @@ from typing import Any
 import pytest
 import yaml
 
+from scaffolder.engines import argocd as argocd_engine
 from scaffolder.generate import GeneratedRepo
-from scaffolder.model import DEFAULT_ANSWERS, Platform, read_answers_file
+from scaffolder.model import (
+    DEFAULT_ANSWERS,
+    MAX_CLUSTER_NAME,
+    MAX_TENANT_NAME,
+    Platform,
+    load_answers,
+    read_answers_file,
+)
 from scaffolder.sops import decrypt_file, find_sops_files
 from scaffolder.validate.documents import is_kubernetes_object, load_file, yaml_files
 from scaffolder.validate.kustomize import build, kustomization_folders
@@ -347,6 +355,47 @@ def test_every_project_exists(repo: ArgoRepo) -> None:
     used = {spec["project"] for _, spec in application_specs(repo)}
     assert used <= projects
     assert used == projects  # and no project is left unused
+
+
+def test_a_tenant_on_25_spokes_still_gets_schema_valid_appprojects() -> None:
+    """AppProject descriptions stay within the CRD's 255 characters however wide a placement.
+
+    Longest names the answers allow (40 characters), 25 spokes, one tenant placed on each
+    spoke by name and one on every spoke by default, a sync window on all of them.
+    """
+    spokes = [f"spoke-{i:02d}-".ljust(MAX_CLUSTER_NAME, "x") for i in range(25)]
+    answers = {
+        **DEFAULT_ANSWERS,
+        "clusters": [{"name": "hub", "role": "hub", "env": "mgmt"}]
+        + [{"name": name, "role": "spoke", "env": "prod"} for name in spokes],
+        "tenants": [
+            {"name": "listed-".ljust(MAX_TENANT_NAME, "x"), "clusters": spokes},
+            {"name": "everywhere-".ljust(MAX_TENANT_NAME, "x")},
+        ],
+        "sync": {
+            "windows": [
+                {"kind": "deny", "schedule": "0 22 * * *", "duration": "8h", "envs": ["prod"]}
+            ]
+        },
+    }
+    platform = load_answers(answers)
+    projects = [
+        doc
+        for path, text in argocd_engine.derived_files(platform).items()
+        if path.endswith(".yaml")
+        for doc in yaml.safe_load_all(text)
+        if doc and doc["kind"] == "AppProject"
+    ]
+    assert len(projects) == 3 + len(platform.tenants)
+    for project in projects:
+        assert _store().problems(project) == [], project["metadata"]["name"]
+    for tenant in platform.tenants:
+        project = argocd_engine.tenant_project(platform, tenant)
+        assert _store().problems(project) == []
+        spec = project["spec"]
+        assert len(spec["description"]) <= 255
+        assert [d["name"] for d in spec["destinations"]] == spokes
+        assert spec["syncWindows"][0]["clusters"] == spokes
 
 
 def test_kustomizations_reach_every_argo_object(repo: ArgoRepo) -> None:
@@ -710,7 +759,10 @@ def bootstrap(
 
 
 BASH = shutil.which("bash") or "/bin/bash"
-DECRYPT_LINE = re.compile(r"^\+ SOPS_AGE_KEY_FILE=(\S+) sops decrypt (\S+) \| kubectl apply -f -$")
+DECRYPT_LINE = re.compile(
+    r"^\+ env -u SOPS_AGE_KEY SOPS_AGE_KEY_FILE=(\S+) "
+    r"sops decrypt --input-type yaml --output-type yaml (\S+) \| kubectl apply -f -$"
+)
 
 
 @cache
@@ -783,11 +835,9 @@ def test_bootstrap_script(repo: ArgoRepo, tmp_path: Path) -> None:
     checked = subprocess.run([shellcheck, str(script)], capture_output=True, text=True, check=False)
     assert checked.returncode == 0, checked.stdout
 
-    # --dry-run needs none of kubectl, helm, sops: a PATH with only what bash scripts use
+    # --dry-run needs none of kubectl, helm, sops, nor any other tool: an empty PATH
     tools = tmp_path / "bin"
     tools.mkdir()
-    for tool in ("dirname",):
-        (tools / tool).symlink_to(shutil.which(tool) or f"/usr/bin/{tool}")
     keys = repo.generated.keys_dir
     done = bootstrap(repo, "--keys-dir", str(keys), "--dry-run", path=str(tools))
     assert done.returncode == 0, done.stderr

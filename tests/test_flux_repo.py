@@ -195,11 +195,16 @@ def tenant_apps(walk: FluxWalk) -> Iterator[Applied]:
 def test_every_flux_path_exists_builds_and_is_reached(walk: FluxWalk) -> None:
     assert walk.build_errors == []
     platform = walk.platform
-    expected = {"flux-system/flux-system", "flux-system/infra-controllers",
-                "flux-system/infra-configs"}
+    expected = {
+        "flux-system/flux-system",
+        "flux-system/infra-controllers",
+        "flux-system/infra-configs",
+    }
     for spoke in platform.spokes:
-        expected |= {f"{spoke.name}/{layer}" for layer in
-                     ("infra-controllers", "infra-configs", "tenants", "tenant-sync")}
+        expected |= {
+            f"{spoke.name}/{layer}"
+            for layer in ("infra-controllers", "infra-configs", "tenants", "tenant-sync")
+        }
         expected |= {f"{spoke.name}/{t.name}-apps" for t in platform.tenants_on(spoke.name)}
     sample = platform.tenants[0]  # image automation is on in both sizes
     expected |= {f"{spoke}/{sample.name}-sample-app" for spoke in platform.placement(sample)}
@@ -289,13 +294,18 @@ def test_spoke_layers_reach_the_spoke_as_the_platform_reconciler(walk: FluxWalk)
     hub_rbac = {(o.namespace, o.name): o for o in walk.hub_objects("RoleBinding")}
     for spoke in walk.platform.spokes:
         ns = spoke.name
-        for layer, remote in (("infra-controllers", False), ("infra-configs", True),
-                              ("tenants", True), ("tenant-sync", False)):
+        for layer, remote in (
+            ("infra-controllers", False),
+            ("infra-configs", True),
+            ("tenants", True),
+            ("tenant-sync", False),
+        ):
             spec = walk.kustomizations[f"{ns}/{layer}"].spec
             assert spec["serviceAccountName"] == SPOKE_RECONCILER
             assert spec["sourceRef"] == {"kind": "GitRepository", "name": "platform"}
             assert spec["postBuild"]["substitute"] == {
-                "cluster_name": spoke.name, "cluster_env": spoke.env,
+                "cluster_name": spoke.name,
+                "cluster_env": spoke.env,
                 "cluster_region": spoke.region,
             }
             if remote:
@@ -312,8 +322,11 @@ def test_spoke_layers_reach_the_spoke_as_the_platform_reconciler(walk: FluxWalk)
         # on the spoke: the impersonated user is cluster-admin (applied by bootstrap.sh)
         access_file = walk.repo / f"clusters/{ns}/flux-access.yaml"
         access = list(yaml.safe_load_all(access_file.read_text()))
-        admins = [d for d in access if d["kind"] == "ClusterRoleBinding"
-                  and d["roleRef"]["name"] == "cluster-admin"]
+        admins = [
+            d
+            for d in access
+            if d["kind"] == "ClusterRoleBinding" and d["roleRef"]["name"] == "cluster-admin"
+        ]
         assert [s["name"] for d in admins for s in d["subjects"]] == [
             f"system:serviceaccount:{ns}:{SPOKE_RECONCILER}"
         ]
@@ -321,8 +334,11 @@ def test_spoke_layers_reach_the_spoke_as_the_platform_reconciler(walk: FluxWalk)
 
 def test_hub_layers_run_as_the_controllers(walk: FluxWalk) -> None:
     """With --default-service-account=default, the hub's own objects must name their account."""
-    for key in ("flux-system/flux-system", "flux-system/infra-controllers",
-                "flux-system/infra-configs"):
+    for key in (
+        "flux-system/flux-system",
+        "flux-system/infra-controllers",
+        "flux-system/infra-configs",
+    ):
         assert walk.kustomizations[key].spec["serviceAccountName"] == "kustomize-controller"
     for release in walk.hub_objects("HelmRelease"):
         expected = "helm-controller" if release.namespace == "flux-system" else SPOKE_RECONCILER
@@ -350,7 +366,8 @@ def test_every_sops_file_is_applied_by_a_kustomization_that_decrypts_it(
     for obj in encrypted:
         applier = walk.kustomizations[obj.applier]
         assert applier.spec.get("decryption") == {
-            "provider": "sops", "secretRef": {"name": SOPS_SECRET}
+            "provider": "sops",
+            "secretRef": {"name": SOPS_SECRET},
         }, obj.applier
         # the applier's namespace holds the key that can open the file: hub key in flux-system,
         # the spoke's key in the spoke's namespace
@@ -358,7 +375,8 @@ def test_every_sops_file_is_applied_by_a_kustomization_that_decrypts_it(
         owner = walk.platform.hub.name if namespace == "flux-system" else namespace
         assert flux_repo.keys[owner].public in _sops_recipients(obj.body), (obj.name, owner)
     clusters_with_secrets = {
-        walk.platform.hub.name if walk.kustomizations[o.applier].namespace == "flux-system"
+        walk.platform.hub.name
+        if walk.kustomizations[o.applier].namespace == "flux-system"
         else walk.kustomizations[o.applier].namespace
         for o in encrypted
     }
@@ -426,8 +444,10 @@ def test_tenant_guardrails_land_on_exactly_their_spokes(walk: FluxWalk) -> None:
             reconciler = f"system:serviceaccount:{spoke.name}:{tenant.name}"
             bindings = [o for o in mine if o.kind == "RoleBinding"]
             granted = {
-                b.body["roleRef"]["name"] for b in bindings
-                for s in b.body["subjects"] if s["name"] == reconciler and s["kind"] == "User"
+                b.body["roleRef"]["name"]
+                for b in bindings
+                for s in b.body["subjects"]
+                if s["name"] == reconciler and s["kind"] == "User"
             }
             assert granted == {"admin"}
             assert all(b.body["roleRef"]["name"] == "admin" for b in bindings)
@@ -478,10 +498,16 @@ def test_bootstrap_kustomization_locks_flux_down(flux_repo: GeneratedRepo, tmp_p
     folder = tmp_path / "flux-system"
     shutil.copytree(source, folder)
     components = [
-        {"apiVersion": "apps/v1", "kind": "Deployment",
-         "metadata": {"name": name, "namespace": "flux-system"},
-         "spec": {"template": {"spec": {"containers": [
-             {"name": "manager", "args": ["--log-level=info"]}]}}}}
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "flux-system"},
+            "spec": {
+                "template": {
+                    "spec": {"containers": [{"name": "manager", "args": ["--log-level=info"]}]}
+                }
+            },
+        }
         for name in FLUX_CONTROLLERS
     ]
     (folder / "gotk-components.yaml").write_text(yaml.safe_dump_all(components))
@@ -490,15 +516,19 @@ def test_bootstrap_kustomization_locks_flux_down(flux_repo: GeneratedRepo, tmp_p
     built = [d for d in yaml.safe_load_all(result.output) if d]
     args = {
         d["metadata"]["name"]: set(d["spec"]["template"]["spec"]["containers"][0]["args"])
-        for d in built if d["kind"] == "Deployment"
+        for d in built
+        if d["kind"] == "Deployment"
     }
     no_cross = "--no-cross-namespace-refs=true"
     default_sa = "--default-service-account=default"
     assert args["source-controller"] == {"--log-level=info"}
     assert {no_cross, "--no-remote-bases=true", default_sa} <= args["kustomize-controller"]
     assert {no_cross, default_sa} <= args["helm-controller"]
-    for name in ("notification-controller", "image-reflector-controller",
-                 "image-automation-controller"):
+    for name in (
+        "notification-controller",
+        "image-reflector-controller",
+        "image-automation-controller",
+    ):
         assert no_cross in args[name]
     sync = next(d for d in built if d["kind"] == "Kustomization")
     assert sync["spec"]["path"] == f"./clusters/{platform.hub.name}"
@@ -579,8 +609,16 @@ def test_switched_off_features_disappear(switched_off: GeneratedRepo) -> None:
         kinds |= {d.get("kind") for d in yaml.safe_load_all(text) if isinstance(d, dict)}
         api_versions = {d.get("apiVersion", "") for d in yaml.safe_load_all(text) if d}
         assert not {v for v in api_versions if v.startswith(("notification.", "image."))}, path
-    assert not kinds & {"HelmRelease", "HelmRepository", "ClusterSecretStore", "SealedSecret",
-                        "Provider", "Alert", "ImageUpdateAutomation", "ImagePolicy"}
+    assert not kinds & {
+        "HelmRelease",
+        "HelmRepository",
+        "ClusterSecretStore",
+        "SealedSecret",
+        "Provider",
+        "Alert",
+        "ImageUpdateAutomation",
+        "ImagePolicy",
+    }
     assert not list(repo.rglob("webhook-address.sops.yaml"))
     assert not list(repo.rglob("sample-app"))
     assert not list(repo.rglob("examples"))
@@ -616,14 +654,18 @@ def _run_bootstrap(repo: Path, *args: str, tmp_path: Path) -> subprocess.Complet
     assert bash
     return subprocess.run(
         [bash, str(repo / "scripts/bootstrap.sh"), *args],
-        capture_output=True, text=True, env={"PATH": str(empty_bin), "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        env={"PATH": str(empty_bin), "HOME": str(tmp_path)},
     )
 
 
 def _key_material(generated: GeneratedRepo) -> list[str]:
     return [
-        line for key in generated.keys.values()
-        for line in key.path.read_text().splitlines() if line.startswith("AGE-SECRET-KEY-")
+        line
+        for key in generated.keys.values()
+        for line in key.path.read_text().splitlines()
+        if line.startswith("AGE-SECRET-KEY-")
     ]
 
 
@@ -635,8 +677,16 @@ def test_bootstrap_dry_run_prints_every_command_without_tools(
     hub = platform.hub.name
     first = platform.spokes[0].name
     done = _run_bootstrap(
-        repo, "--dry-run", "--keys-dir", str(flux_repo.keys_dir), "--context", "mgmt-ctx",
-        f"--spoke-context={first}=first-ctx", "--", "--token-auth", tmp_path=tmp_path,
+        repo,
+        "--dry-run",
+        "--keys-dir",
+        str(flux_repo.keys_dir),
+        "--context",
+        "mgmt-ctx",
+        f"--spoke-context={first}=first-ctx",
+        "--",
+        "--token-auth",
+        tmp_path=tmp_path,
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout
@@ -658,7 +708,13 @@ def test_bootstrap_dry_run_prints_every_command_without_tools(
     for spoke in platform.spokes:
         context = "first-ctx" if spoke.name == first else spoke.name
         assert (
-            f"kubectl --context {context} apply -f {repo}/clusters/{spoke.name}/flux-access.yaml"
+            f"kubectl --context {context} apply -f clusters/{spoke.name}/flux-access.yaml"
+        ) in commands
+        # the placeholder check opens each spoke's kubeconfig with the hub key alone
+        assert (
+            f"env -u SOPS_AGE_KEY SOPS_AGE_KEY_FILE={keys}/{hub}.agekey sops decrypt --extract "
+            '\\[\\"stringData\\"\\]\\[\\"value\\"\\] '
+            f"clusters/{hub}/spokes/{spoke.name}/kubeconfig.sops.yaml"
         ) in commands
     secret_order = [i for i, c in enumerate(commands) if SOPS_SECRET in c]
     assert max(secret_order) < commands.index(bootstrap[0]), "keys before bootstrap"
@@ -674,7 +730,8 @@ def test_bootstrap_needs_the_tools_and_never_prints_keys(
         flux_repo.repo_dir, "--keys-dir", str(flux_repo.keys_dir), tmp_path=tmp_path
     )
     assert done.returncode == 1
-    assert "flux is not installed" in done.stderr
+    assert done.stderr.splitlines()[-1] == "error: not installed: flux kubectl sops"
+    assert "+ " not in done.stdout
     assert "AGE-SECRET-KEY" not in done.stdout + done.stderr
     unknown = _run_bootstrap(flux_repo.repo_dir, "--frobnicate", tmp_path=tmp_path)
     assert unknown.returncode == 1 and "unknown option: --frobnicate" in unknown.stderr

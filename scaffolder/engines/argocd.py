@@ -13,12 +13,12 @@ from typing import Any
 import yaml
 
 from scaffolder.context import addon_views, sample_app_tenant
-from scaffolder.engines.common import DERIVED_HEADER, kustomization
+from scaffolder.engines.common import DERIVED_HEADER, index_kustomization
 from scaffolder.model import Cluster, Platform, SyncWindow, Tenant
+from scaffolder.versions import ARGO_HELM
 
 NAMESPACE = "argocd"
 IN_CLUSTER = "https://kubernetes.default.svc"
-ARGO_HELM = "https://argoproj.github.io/argo-helm"
 PROJECT_WAVE = "-3"
 TENANT_PROJECT_WAVE = "-2"
 
@@ -193,6 +193,10 @@ def tenant_policies(platform: Platform, tenant: Tenant) -> list[str]:
     ]
 
 
+def _spokes(count: int) -> str:
+    return "spoke" if count == 1 else f"{count} spokes"
+
+
 def tenant_project(platform: Platform, tenant: Tenant) -> dict[str, Any]:
     """A locked-down tenant: its repo, its namespace on its spokes, no cluster-scoped kinds."""
     placement = [platform.cluster(name) for name in platform.placement(tenant)]
@@ -200,8 +204,9 @@ def tenant_project(platform: Platform, tenant: Tenant) -> dict[str, Any]:
     if tenant.name == sample_app_tenant(platform):  # tenants/<tenant>/sample-app lives here
         repos.append(platform.git_url)
     spec = {
+        # The CRD caps descriptions at 255 characters: the clusters are in `destinations`.
         "description": f"Tenant {tenant.name}: apps from its repository into namespace "
-        f"{tenant.name} on {', '.join(c.name for c in placement)} only.",
+        f"{tenant.name} on its {_spokes(len(placement))} only.",
         "sourceRepos": repos,
         "destinations": [{"name": c.name, "namespace": tenant.name} for c in placement],
         "clusterResourceWhitelist": [],
@@ -277,12 +282,13 @@ def rbac_config_map(platform: Platform) -> dict[str, Any]:
 
 def derived_files(platform: Platform) -> dict[str, str]:
     hub = hub_dir(platform)
+    platform_projects = (PLATFORM_PROJECT, ADDONS_PROJECT, GUARDRAILS_PROJECT)
     files = {
-        f"{hub}/tenants/kustomization.yaml": kustomization(
-            [f"../../../../tenants/{t.name}/argocd" for t in platform.tenants]
+        **index_kustomization(
+            f"{hub}/tenants", [f"tenants/{t.name}/argocd" for t in platform.tenants]
         ),
-        f"{hub}/projects/kustomization.yaml": kustomization(
-            [project_file(name) for name in (PLATFORM_PROJECT, ADDONS_PROJECT, GUARDRAILS_PROJECT)]
+        **index_kustomization(
+            f"{hub}/projects", [f"{hub}/projects/{project_file(p)}" for p in platform_projects]
         ),
         f"{hub}/projects/{project_file(PLATFORM_PROJECT)}": _documents(
             DERIVED_HEADER, platform_project(platform)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable
 
 import yaml
@@ -24,3 +25,12 @@ def kustomization(
         body["namespace"] = namespace
     body["resources"] = list(resources)
     return header + yaml.safe_dump(body, sort_keys=False)
+
+
+def index_kustomization(
+    folder: str, targets: Iterable[str], *, namespace: str | None = None
+) -> dict[str, str]:
+    """``{folder}/kustomization.yaml: content`` listing the repo paths ``targets``, each written
+    relative to ``folder`` as kustomize needs."""
+    resources = [posixpath.relpath(target, folder) for target in targets]
+    return {f"{folder}/kustomization.yaml": kustomization(resources, namespace=namespace)}

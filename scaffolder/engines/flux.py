@@ -6,27 +6,23 @@ templates under templates/flux/.
 
 from __future__ import annotations
 
-from scaffolder.engines.common import kustomization
+from scaffolder.engines.common import index_kustomization
 from scaffolder.model import Platform
-
-TENANTS_ROOT = "../../../tenants"
 
 
 def derived_files(platform: Platform) -> dict[str, str]:
-    hub = platform.hub.name
-    files = {
-        f"clusters/{hub}/spokes/kustomization.yaml": kustomization(
-            [c.name for c in platform.spokes]
-        ),
-    }
+    spokes = f"clusters/{platform.hub.name}/spokes"
+    files = index_kustomization(spokes, [f"{spokes}/{c.name}" for c in platform.spokes])
     for spoke in platform.spokes:
         tenants = [t.name for t in platform.tenants_on(spoke.name)]
-        files[f"clusters/{spoke.name}/tenants/kustomization.yaml"] = kustomization(
-            [f"{TENANTS_ROOT}/{t}/platform" for t in tenants]
+        files |= index_kustomization(
+            f"clusters/{spoke.name}/tenants", [f"tenants/{t}/platform" for t in tenants]
         )
         # The tenants' sources and Kustomizations live on the hub, in the spoke's namespace.
-        files[f"clusters/{spoke.name}/tenant-sync/kustomization.yaml"] = kustomization(
-            [f"{TENANTS_ROOT}/{t}/sync" for t in tenants], namespace=spoke.name
+        files |= index_kustomization(
+            f"clusters/{spoke.name}/tenant-sync",
+            [f"tenants/{t}/sync" for t in tenants],
+            namespace=spoke.name,
         )
     return files
 
