@@ -18,7 +18,7 @@ from scaffolder.generate import GeneratedRepo
 from scaffolder.sops import decrypt_file, find_sops_files
 from tests.conftest import CHECKOUT
 
-HOOK = "scripts/check-secrets.py"
+HOOK = "scripts/check-secrets"
 
 
 def run_hook(repo: Path, *files: str) -> subprocess.CompletedProcess[str]:
