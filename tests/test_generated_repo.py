@@ -118,3 +118,18 @@ def test_keys_are_outside_the_repo_and_private(generated: GeneratedRepo) -> None
     for key in generated.keys.values():
         assert stat.S_IMODE(key.path.stat().st_mode) == 0o600
         assert key.path.read_text().count("AGE-SECRET-KEY-") == 1
+
+
+def test_every_tenant_gets_a_sealed_secret_stub_that_nothing_applies(
+    generated: GeneratedRepo,
+) -> None:
+    repo = generated.repo_dir
+    listed = "\n".join(p.read_text() for p in repo.rglob("kustomization.yaml"))
+    platform = yaml.safe_load((repo / "platform.yaml").read_text())
+    for tenant in platform["tenants"]:
+        stub = repo / "tenants" / tenant["name"] / "examples" / "sealed-secret.yaml"
+        (document,) = [d for d in yaml.safe_load_all(stub.read_text()) if d]
+        assert document["kind"] == "SealedSecret"
+        assert document["metadata"]["namespace"] == tenant["name"]
+        assert "kubeseal" in stub.read_text()
+    assert "examples" not in listed
