@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
@@ -924,7 +923,6 @@ def test_switching_secrets_and_notifications_off_removes_their_pieces(reduced: A
 
 
 def test_cli_and_cookiecutter_agree(tmp_path: Path) -> None:
-    started = time.monotonic()
     cli = subprocess.run(
         [
             sys.executable,
@@ -942,10 +940,7 @@ def test_cli_and_cookiecutter_agree(tmp_path: Path) -> None:
         check=False,
         timeout=60,
     )
-    elapsed = time.monotonic() - started
     assert cli.returncode == 0, cli.stderr
-    # ~1 s alone (the 2 s budget); generous here since other workers generate repos meanwhile
-    assert elapsed < 6, f"gitops-scaffold new took {elapsed:.1f}s"
 
     config = tmp_path / "cookiecutter.yaml"
     config.write_text(yaml.safe_dump({"replay_dir": str(tmp_path / "replay")}))
