@@ -6,15 +6,16 @@ templates hold layout and YAML, never logic that the two engines would have to r
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict
 from typing import Any
 
 from scaffolder import __version__
-from scaffolder.model import Cluster, Platform, Tenant, dump_answers
+from scaffolder.model import SCP_URL, Cluster, Platform, Tenant, dump_answers
 from scaffolder.versions import CHARTS, VERSIONS
 
-_SCP_LIKE = re.compile(r"^(?P<user>[A-Za-z0-9._-]+)@(?P<host>[A-Za-z0-9.-]+):(?P<path>[^/].*)$")
+# The answers' top-level strings that are plain cookiecutter.json variables; the rest of the
+# answers is one `platform` dict.
+_ROOT_SCALARS = ("repo_name", "git_url", "git_branch", "engine")
 
 
 def git_url_form(git_url: str) -> str:
@@ -22,8 +23,8 @@ def git_url_form(git_url: str) -> str:
 
     Flux sources and ``flux bootstrap git`` accept only the URL form.
     """
-    match = _SCP_LIKE.match(git_url)
-    if match is None or "://" in git_url:
+    match = SCP_URL.match(git_url)
+    if match is None:
         return git_url
     return f"ssh://{match['user']}@{match['host']}/{match['path']}"
 
@@ -46,14 +47,16 @@ def cluster_view(platform: Platform, cluster: Cluster) -> dict[str, Any]:
 
 def tenant_view(platform: Platform, tenant: Tenant) -> dict[str, Any]:
     placement = platform.placement(tenant)
+    clusters = [platform.cluster(name) for name in placement]
+    repo_url = platform.tenant_repo_url(tenant)
     return {
         "name": tenant.name,
         "clusters": list(placement),
         "explicit_placement": tenant.clusters is not None,  # False: every spoke, now and later
-        "cluster_views": [cluster_view(platform, platform.cluster(c)) for c in placement],
-        "envs": sorted({platform.cluster(c).env for c in placement}),
-        "repo_url": platform.tenant_repo_url(tenant),
-        "source_url": git_url_form(platform.tenant_repo_url(tenant)),
+        "cluster_views": [cluster_view(platform, c) for c in clusters],
+        "envs": sorted({c.env for c in clusters}),
+        "repo_url": repo_url,
+        "source_url": git_url_form(repo_url),
         "path": tenant.path,
         "repo_path": tenant.path.removeprefix("./").rstrip("/"),  # "./deploy" -> "deploy"
         "sso_group": platform.tenant_sso_group(tenant),
@@ -118,21 +121,17 @@ def platform_view(platform: Platform) -> dict[str, Any]:
 def root_context(platform: Platform) -> dict[str, Any]:
     """The root cookiecutter.json variables for these answers (see cookiecutter.json)."""
     answers = dump_answers(platform)
-    scalars = ("repo_name", "git_url", "git_branch", "engine")
     return {
-        **{key: answers[key] for key in scalars},
-        "platform": {k: v for k, v in answers.items() if k not in scalars},
+        **{key: answers[key] for key in _ROOT_SCALARS},
+        "platform": {k: v for k, v in answers.items() if k not in _ROOT_SCALARS},
         "_gitops_scaffold_version": __version__,  # pinned by the repo's CI workflow
     }
 
 
 def answers_from_root_context(context: dict[str, Any]) -> dict[str, Any]:
     """The inverse of root_context: a cookiecutter context back into plain answers."""
-    scalars = ("repo_name", "git_url", "git_branch", "engine")
-    engine = context["engine"]
-    if isinstance(engine, list):  # an unrendered choice variable: its first entry
-        engine = engine[0]
-    answers: dict[str, Any] = {key: context[key] for key in scalars}
-    answers["engine"] = engine
+    answers: dict[str, Any] = {key: context[key] for key in _ROOT_SCALARS}
+    if isinstance(answers["engine"], list):  # an unrendered choice variable: its first entry
+        answers["engine"] = answers["engine"][0]
     answers.update(context.get("platform") or {})
     return answers

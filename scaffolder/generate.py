@@ -28,6 +28,11 @@ def default_keys_dir(output_dir: Path, repo_name: str) -> Path:
     return output_dir / f"{repo_name}.keys"
 
 
+def key_names(platform: Platform) -> list[str]:
+    """The age keys a platform needs: one per cluster, then the admin key."""
+    return [c.name for c in platform.clusters] + [keys.ADMIN_KEY]
+
+
 def write_text(repo_dir: Path, relative: str, content: str) -> None:
     """Write a file atomically (temp file + rename), creating parent folders."""
     target = repo_dir / relative
@@ -56,8 +61,7 @@ def build_repo(
     for tenant in platform.tenants:
         renderer.tenant(repo_dir, tenant)
 
-    key_names = [c.name for c in platform.clusters] + [keys.ADMIN_KEY]
-    age_keys = keys.generate_keys(key_names, keys_dir)
+    age_keys = keys.generate_keys(key_names(platform), keys_dir)
     write_derived(platform, repo_dir, {name: key.public for name, key in age_keys.items()})
 
     encrypted = sops.encrypt_pending(repo_dir, sops.find_sops_files(repo_dir))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from scaffolder.errors import ToolFailedError
 from scaffolder.tools import require, run
 
 _FALLBACK_IDENTITY = {
@@ -19,7 +20,7 @@ def _identity_env(git: str, repo_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     try:
         run([git, "config", "user.email"], cwd=repo_dir)
-    except Exception:  # no identity configured: commit as the tool
+    except ToolFailedError:  # no identity configured: commit as the tool
         for key, value in _FALLBACK_IDENTITY.items():
             env.setdefault(key, value)
     return env

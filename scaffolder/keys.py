@@ -23,10 +23,15 @@ def key_file_name(name: str) -> str:
     return f"{name}.agekey"
 
 
+def make_private_dir(keys_dir: Path) -> None:
+    """Create ``keys_dir`` if needed and make it readable by its owner only."""
+    keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(keys_dir, 0o700)  # mkdir's mode is masked by the umask and spares existing folders
+
+
 def generate_keys(names: list[str], keys_dir: Path) -> dict[str, AgeKey]:
     """Create ``<name>.agekey`` in ``keys_dir`` for each name; never overwrites a file."""
-    keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(keys_dir, 0o700)
+    make_private_dir(keys_dir)
     created = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     keys: dict[str, AgeKey] = {}
     for name in names:

@@ -60,7 +60,8 @@ _HTTPS_URL = re.compile(r"^https://(?P<host>[A-Za-z0-9.-]+)(:\d+)?/(?P<path>[^\s
 _SSH_URL = re.compile(
     r"^ssh://(?P<user>[A-Za-z0-9._-]+@)?(?P<host>[A-Za-z0-9.-]+)(:\d+)?/(?P<path>[^\s?#]+)$"
 )
-_SCP_URL = re.compile(
+# scp-like Git URLs (git@host:org/repo.git); context.git_url_form rewrites them as ssh:// URLs.
+SCP_URL = re.compile(
     r"^(?P<user>[A-Za-z0-9._-]+)@(?P<host>[A-Za-z0-9.-]+):(?P<path>[^\s/?#][^\s?#]*)$"
 )
 _BRANCH_CHARS = re.compile(r"^[A-Za-z0-9._/-]+$")
@@ -389,7 +390,7 @@ def check_git_url(where: str, value: str) -> str:
     if "?" in value or "#" in value:
         shown = re.sub(r"[?#].*", "?***", value)  # a query may carry a token
         raise AnswersError(where, shown, "must not carry a query string or fragment")
-    if not (_HTTPS_URL.match(value) or _SSH_URL.match(value) or _SCP_URL.match(value)):
+    if not (_HTTPS_URL.match(value) or _SSH_URL.match(value) or SCP_URL.match(value)):
         raise AnswersError(
             where, value, "is not an https:// or SSH (git@host:path, ssh://) Git URL"
         )
@@ -458,8 +459,7 @@ def _read_cluster(data: object, where: str) -> Cluster:
     return Cluster(name=name, role=role, env=env, region=region)
 
 
-def _read_quota(data: object, where: str) -> Quota:
-    reader = _Reader(data if data is not None else {}, where)
+def _read_quota(reader: _Reader) -> Quota:
     cpu = reader.string("cpu", Quota.cpu)
     memory = reader.string("memory", Quota.memory)
     for key, value in (("cpu", cpu), ("memory", memory)):
@@ -488,7 +488,7 @@ def _read_tenant(data: object, where: str) -> Tenant:
     sso_group = reader.string("sso_group", "")
     if sso_group:
         check_group(reader.path("sso_group"), sso_group)
-    quota = _read_quota(reader.get("quota"), reader.path("quota"))
+    quota = _read_quota(reader.section("quota"))
     reader.finish()
     return Tenant(name, clusters, repo_url, path, sso_group, quota)
 

@@ -46,10 +46,9 @@ def _sops_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def encrypt_file(repo_dir: Path, relative: str, sops: str) -> None:
-    """Encrypt one plaintext file in place, reading it through stdin so sops picks the rule."""
+def encrypt_file(repo_dir: Path, relative: str, plaintext: str, sops: str) -> None:
+    """Encrypt one file's ``plaintext`` in place, through stdin so sops picks the rule."""
     target = repo_dir / relative
-    plaintext = target.read_text(encoding="utf-8")
     ciphertext = run(
         [
             sops,
@@ -75,14 +74,13 @@ def encrypt_file(repo_dir: Path, relative: str, sops: str) -> None:
 
 def encrypt_pending(repo_dir: Path, relatives: Iterable[str]) -> list[str]:
     """Encrypt every listed file that is not encrypted yet; returns the ones it encrypted."""
-    pending = [
-        r for r in sorted(relatives) if not is_encrypted((repo_dir / r).read_text(encoding="utf-8"))
-    ]
+    texts = {r: (repo_dir / r).read_text(encoding="utf-8") for r in sorted(relatives)}
+    pending = [r for r, text in texts.items() if not is_encrypted(text)]
     if not pending:
         return []
     sops = find_sops()
     with ThreadPoolExecutor(max_workers=min(8, len(pending))) as pool:
-        list(pool.map(lambda r: encrypt_file(repo_dir, r, sops), pending))
+        list(pool.map(lambda r: encrypt_file(repo_dir, r, texts[r], sops), pending))
     return pending
 
 
@@ -95,7 +93,8 @@ def find_sops_files(repo_dir: Path) -> list[str]:
 
 
 def decrypt_file(path: Path, key_file: Path) -> str:
-    """Decrypt with one age key file only (used by tests, validate and the bootstrap docs)."""
+    """Decrypt with one age key file only: the same call the bootstrap scripts make (tests use
+    it to prove which keys open which files)."""
     return run(
         [find_sops(), "decrypt", "--input-type", "yaml", "--output-type", "yaml", str(path)],
         env=_sops_env({"SOPS_AGE_KEY_FILE": str(key_file)}),

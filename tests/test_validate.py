@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from scaffolder.commands.validate import validate
 from scaffolder.generate import GeneratedRepo
 from scaffolder.sops import decrypt_file, find_sops_files
 from scaffolder.validate.findings import Finding, Report
+from tests.cli_helpers import run_cli
 from tests.conftest import CHECKOUT, SCHEMAS
 
 LOCATIONS = [str(SCHEMAS)]
@@ -248,23 +248,18 @@ def test_a_flux_tenant_kustomization_without_impersonation_is_reported(
 # --------------------------------------------------------------------------- the CLI
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "scaffolder", "validate", *args],
-        capture_output=True,
-        text=True,
-        cwd=CHECKOUT,
-        check=False,
-    )
+def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(["validate", *args], cwd=CHECKOUT, home=home)
 
 
 def test_cli_exit_codes_and_stable_json(
     repo_factory: Callable[[str, str], GeneratedRepo], clean: dict[str, Report], tmp_path: Path
 ) -> None:
     generated = repo_factory("flux", "default")
+    home = tmp_path / "home"
     location = ("--schema-location", str(SCHEMAS))
 
-    ok = cli(str(generated.repo_dir), *location, "--format", "json")
+    ok = cli(home, str(generated.repo_dir), *location, "--format", "json")
     assert ok.returncode == (0 if clean["flux"].ok else 1), ok.stderr
     data = json.loads(ok.stdout)
     assert list(data) == ["version", "path", "checks", "findings", "summary", "notes"]
@@ -274,8 +269,8 @@ def test_cli_exit_codes_and_stable_json(
     (repo / "tenants" / "broken.yaml").write_text("kind: ConfigMap\nkind: Secret\n")
     key = str(pyrage.x25519.Identity.generate())
     (repo / "clusters" / "age-key.txt").write_text(key + "\n")
-    first = cli(str(repo), *location, "--format", "json", "--jobs", "2")
-    second = cli(str(repo), *location, "--format", "json", "--jobs", "1")
+    first = cli(home, str(repo), *location, "--format", "json", "--jobs", "2")
+    second = cli(home, str(repo), *location, "--format", "json", "--jobs", "1")
     assert first.returncode == 1 and second.returncode == 1, first.stderr
     assert first.stdout == second.stdout
     findings = json.loads(first.stdout)["findings"]
@@ -287,15 +282,15 @@ def test_cli_exit_codes_and_stable_json(
     ]
     assert all(set(f) == {"check", "file", "line", "message"} for f in findings)
 
-    text = cli(str(repo), *location)
+    text = cli(home, str(repo), *location)
     assert text.returncode == 1
     assert "tenants/broken.yaml" in text.stdout and "secrets/private-key" in text.stdout
     assert key not in text.stdout + first.stdout
 
-    missing = cli(str(tmp_path / "nowhere"))
+    missing = cli(home, str(tmp_path / "nowhere"))
     assert missing.returncode == 2
     assert missing.stderr.strip() == f"error: {tmp_path / 'nowhere'}: no such folder"
     assert missing.stdout == ""
-    bad = cli(str(repo), "--only", "spelling")
+    bad = cli(home, str(repo), "--only", "spelling")
     assert bad.returncode == 2 and bad.stderr.startswith("error: --only: unknown check")
     assert "Traceback" not in missing.stderr + bad.stderr

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from scaffolder.validate.schemas import (
     TemplateSource,
     UnknownKind,
 )
+from tests.cli_helpers import run_cli
 from tests.conftest import CHECKOUT, SCHEMAS
 
 FLUX_SYNC = """\
@@ -336,14 +336,7 @@ def test_without_kustomize_builds_stop_with_a_clear_error_but_secrets_still_run(
     env = {"PATH": str(bare), "HOME": str(tmp_path)}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "scaffolder", "validate", str(repo), *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=CHECKOUT,
-            check=False,
-        )
+        return run_cli(["validate", repo, *args], cwd=CHECKOUT, home=tmp_path, env=env)
 
     full = cli()
     assert full.returncode == 2

@@ -13,14 +13,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from scaffolder.errors import ScaffoldError, UsageError
-from scaffolder.generate import GeneratedRepo, build_repo, default_keys_dir
-from scaffolder.keys import ADMIN_KEY, key_file_name
+from scaffolder.generate import GeneratedRepo, build_repo, default_keys_dir, key_names
+from scaffolder.keys import key_file_name, make_private_dir
 from scaffolder.model import Platform
 from scaffolder.render import renderer_for
-
-
-def _key_files(platform: Platform) -> list[str]:
-    return [key_file_name(c.name) for c in platform.clusters] + [key_file_name(ADMIN_KEY)]
 
 
 def _check_targets(platform: Platform, target: Path, keys_dir: Path, force: bool) -> None:
@@ -36,7 +32,8 @@ def _check_targets(platform: Platform, target: Path, keys_dir: Path, force: bool
         raise UsageError(f"{target} already exists; choose another --output-dir or pass --force")
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} exists and is not a folder")
-    existing = [name for name in _key_files(platform) if (keys_dir / name).exists()]
+    key_files = [key_file_name(name) for name in key_names(platform)]
+    existing = [name for name in key_files if (keys_dir / name).exists()]
     if existing and not force:
         raise UsageError(
             f"--keys-dir: {keys_dir / existing[0]} already exists; move it away or pass --force"
@@ -93,8 +90,7 @@ def _topmost_missing(folder: Path) -> Path | None:
 
 
 def _move_keys(result: GeneratedRepo, keys_dir: Path) -> None:
-    keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(keys_dir, 0o700)
+    make_private_dir(keys_dir)
     for key in result.keys.values():
         shutil.move(str(key.path), str(keys_dir / key.path.name))
         os.chmod(keys_dir / key.path.name, 0o600)

@@ -85,7 +85,8 @@ def validate(
         raise UsageError(f"--jobs: {jobs} must be at least 1")
     version = kubernetes_version or DEFAULT_KUBERNETES_VERSION
     store = _schema_store(schema_locations, version) if "schema" in categories else None
-    if _NEEDS_BUILDS & set(categories):
+    needs_builds = not _NEEDS_BUILDS.isdisjoint(categories)
+    if needs_builds:
         try:
             kustomize_command()
         except ToolMissingError as err:
@@ -94,7 +95,7 @@ def validate(
     repo = load_repo(root)
     ctx = CheckContext(repo, jobs)
     findings = _syntax(repo)
-    build_findings = check_builds(ctx) if _NEEDS_BUILDS & set(categories) else []
+    build_findings = check_builds(ctx) if needs_builds else []
     if "build" in categories:
         findings += build_findings
     if store is not None:

@@ -182,7 +182,7 @@ def guardrails_project(platform: Platform) -> dict[str, Any]:
     }
 
 
-def tenant_policies(platform: Platform, tenant: Tenant) -> list[str]:
+def tenant_policies(tenant: Tenant) -> list[str]:
     """What the tenant's SSO group may do with the applications of its project."""
     role = f"proj:{tenant.name}:admin"
     return [
@@ -218,7 +218,7 @@ def tenant_project(platform: Platform, tenant: Tenant) -> dict[str, Any]:
                 "name": "admin",
                 "description": f"{platform.tenant_sso_group(tenant)}: sync and operate "
                 f"{tenant.name}'s applications",
-                "policies": tenant_policies(platform, tenant),
+                "policies": tenant_policies(tenant),
                 "groups": [platform.tenant_sso_group(tenant)],
             }
         ],
@@ -282,23 +282,17 @@ def rbac_config_map(platform: Platform) -> dict[str, Any]:
 
 def derived_files(platform: Platform) -> dict[str, str]:
     hub = hub_dir(platform)
-    platform_projects = (PLATFORM_PROJECT, ADDONS_PROJECT, GUARDRAILS_PROJECT)
+    platform_projects = {
+        f"{hub}/projects/{project_file(PLATFORM_PROJECT)}": platform_project(platform),
+        f"{hub}/projects/{project_file(ADDONS_PROJECT)}": addons_project(platform),
+        f"{hub}/projects/{project_file(GUARDRAILS_PROJECT)}": guardrails_project(platform),
+    }
     files = {
         **index_kustomization(
             f"{hub}/tenants", [f"tenants/{t.name}/argocd" for t in platform.tenants]
         ),
-        **index_kustomization(
-            f"{hub}/projects", [f"{hub}/projects/{project_file(p)}" for p in platform_projects]
-        ),
-        f"{hub}/projects/{project_file(PLATFORM_PROJECT)}": _documents(
-            DERIVED_HEADER, platform_project(platform)
-        ),
-        f"{hub}/projects/{project_file(ADDONS_PROJECT)}": _documents(
-            DERIVED_HEADER, addons_project(platform)
-        ),
-        f"{hub}/projects/{project_file(GUARDRAILS_PROJECT)}": _documents(
-            DERIVED_HEADER, guardrails_project(platform)
-        ),
+        **index_kustomization(f"{hub}/projects", platform_projects),
+        **{path: _documents(DERIVED_HEADER, doc) for path, doc in platform_projects.items()},
         f"{hub}/config/argocd-rbac-cm.yaml": _documents(DERIVED_HEADER, rbac_config_map(platform)),
     }
     for tenant in platform.tenants:

@@ -76,9 +76,24 @@ def _run(argv: Sequence[str], folder: Path) -> BuildResult:
     return BuildResult(folder, False, error_text(done.stderr or done.stdout))
 
 
-def build(folder: Path, load_restrictor: str | None = None) -> BuildResult:
+def _build_argv(target: Path | str, load_restrictor: str | None) -> list[str]:
     options = ("--load-restrictor", load_restrictor) if load_restrictor else ()
-    return _run([*kustomize_command(), *options, str(folder)], folder)
+    return [*kustomize_command(), *options, str(target)]
+
+
+def _write_kustomization(folder: str, resources: list[str], **extra: Any) -> None:
+    """A generated kustomization.yaml in a temporary ``folder`` (never in the repo)."""
+    body = {
+        "apiVersion": f"{KUSTOMIZE_CONFIG_GROUP}/v1beta1",
+        "kind": "Kustomization",
+        "resources": resources,
+        **extra,
+    }
+    Path(folder, "kustomization.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
+
+
+def build(folder: Path, load_restrictor: str | None = None) -> BuildResult:
+    return _run(_build_argv(folder, load_restrictor), folder)
 
 
 def build_generated(folder: Path, entries: Iterable[Path]) -> BuildResult:
@@ -87,17 +102,8 @@ def build_generated(folder: Path, entries: Iterable[Path]) -> BuildResult:
     The generated kustomization lives in a temporary folder, never in the repo.
     """
     with tempfile.TemporaryDirectory(prefix="gitops-scaffold-kustomize-") as tmp:
-        resources = [os.path.relpath(entry, tmp) for entry in entries]
-        body = {
-            "apiVersion": f"{KUSTOMIZE_CONFIG_GROUP}/v1beta1",
-            "kind": "Kustomization",
-            "resources": resources,
-        }
-        Path(tmp, "kustomization.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
-        result = _run(
-            [*kustomize_command(), "--load-restrictor", LOAD_RESTRICTIONS_NONE, tmp], folder
-        )
-    return result
+        _write_kustomization(tmp, [os.path.relpath(entry, tmp) for entry in entries])
+        return _run(_build_argv(tmp, LOAD_RESTRICTIONS_NONE), folder)
 
 
 def build_together(folders: Sequence[Path], load_restrictor: str | None = None) -> list[str] | None:
@@ -120,15 +126,8 @@ def build_together(folders: Sequence[Path], load_restrictor: str | None = None) 
             }
             Path(tmp, f"marker-{index}.yaml").write_text(yaml.safe_dump(marker), encoding="utf-8")
             resources += [f"marker-{index}.yaml", os.path.relpath(folder, tmp)]
-        body = {
-            "apiVersion": f"{KUSTOMIZE_CONFIG_GROUP}/v1beta1",
-            "kind": "Kustomization",
-            "resources": resources,
-            "sortOptions": {"order": "fifo"},
-        }
-        Path(tmp, "kustomization.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
-        options = ("--load-restrictor", load_restrictor) if load_restrictor else ()
-        result = _run([*kustomize_command(), *options, tmp], Path(tmp))
+        _write_kustomization(tmp, resources, sortOptions={"order": "fifo"})
+        result = _run(_build_argv(tmp, load_restrictor), Path(tmp))
     if not result.ok:
         return None
     marker_name = re.compile(rf"^  name: gitops-scaffold-{token}-(\d+)$", re.MULTILINE)

@@ -121,9 +121,27 @@ class Repo:
     creation_rules: list[CreationRule]
     kustomize_inputs: set[str]  # files kustomize reads as patches, generator input, ...
     _source_objects: list[KubeObject] | None = field(default=None, repr=False)
+    _texts: dict[str, str | None] = field(default_factory=dict, repr=False)
 
     def path(self, relative_path: str) -> Path:
         return self.root / relative_path
+
+    def text(self, relative_path: str) -> str | None:
+        """One of ``text_files``, read once (None when unreadable or not UTF-8: binary)."""
+        if relative_path not in self._texts:
+            try:
+                self._texts[relative_path] = self.path(relative_path).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                self._texts[relative_path] = None
+        return self._texts[relative_path]
+
+    def shell_scripts(self) -> Iterator[tuple[str, str]]:
+        """(relative path, text) of every readable ``*.sh`` file."""
+        for relative_path in self.text_files:
+            if relative_path.endswith(".sh"):
+                text = self.text(relative_path)
+                if text is not None:
+                    yield relative_path, text
 
     def rel(self, path: Path) -> str:
         return relative(self.root, path)

@@ -231,8 +231,7 @@ class TemplateSource:
             return cached
         if self.unreachable:
             return None
-        schema = self._fetch(target)
-        return schema
+        return self._fetch(target)
 
     def _fetch(self, url: str) -> dict[str, Any] | None:
         request = urllib.request.Request(url, headers={"User-Agent": "gitops-scaffold"})

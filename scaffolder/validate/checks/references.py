@@ -59,13 +59,7 @@ def bootstrap_secrets(repo: Repo) -> set[str]:
     (``readonly SOPS_SECRET="sops-age"`` ... ``create secret generic "${SOPS_SECRET}"``).
     """
     names: set[str] = set()
-    for relative in repo.text_files:
-        if not relative.endswith(".sh"):
-            continue
-        try:
-            text = repo.path(relative).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
+    for _, text in repo.shell_scripts():
         variables = {m.group(1): m.group(3) for m in _ASSIGNMENT.finditer(text)}
         for match in _CREATE_SECRET.finditer(text.replace("\\\n", " ")):
             name = _expand(match.group(1).strip("\"'"), variables)
@@ -82,16 +76,11 @@ def _expand(token: str, variables: dict[str, str]) -> str | None:
 
 def _bootstrap_objects(repo: Repo) -> set[SourceId]:
     """What `flux bootstrap` makes when a script runs it."""
-    for relative in repo.text_files:
-        if relative.endswith(".sh"):
-            try:
-                if "flux bootstrap" in repo.path(relative).read_text(encoding="utf-8"):
-                    return {
-                        SourceId("GitRepository", FLUX_NAMESPACE, FLUX_NAMESPACE),
-                        SourceId("Kustomization", FLUX_NAMESPACE, FLUX_NAMESPACE),
-                    }
-            except (OSError, UnicodeDecodeError):
-                continue
+    if any("flux bootstrap" in text for _, text in repo.shell_scripts()):
+        return {
+            SourceId("GitRepository", FLUX_NAMESPACE, FLUX_NAMESPACE),
+            SourceId("Kustomization", FLUX_NAMESPACE, FLUX_NAMESPACE),
+        }
     return set()
 
 

@@ -34,13 +34,11 @@ def _line_at(text: str, offset: int) -> int:
 
 
 def _private_keys(repo: Repo) -> Iterator[Finding]:
-    texts: list[tuple[str, str]] = [(s.relative, s.text) for s in repo.files.values()]
-    for relative in repo.text_files:
-        try:
-            texts.append((relative, repo.path(relative).read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError):
-            continue  # binary files hold no PEM or age text
+    texts: list[tuple[str, str | None]] = [(s.relative, s.text) for s in repo.files.values()]
+    texts += [(relative, repo.text(relative)) for relative in repo.text_files]
     for relative, text in texts:
+        if text is None:
+            continue  # binary files hold no PEM or age text
         for what, pattern in _PRIVATE_KEYS:
             for match in pattern.finditer(text):
                 yield Finding(
