@@ -7,11 +7,11 @@ encryption by the real sops, and one git commit.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from scaffolder import engines, git, keys, sops
+from scaffolder.files import write_atomic
 from scaffolder.model import PLATFORM_FILE, Platform, answers_yaml
 from scaffolder.render import Renderer
 
@@ -35,11 +35,7 @@ def key_names(platform: Platform) -> list[str]:
 
 def write_text(repo_dir: Path, relative: str, content: str) -> None:
     """Write a file atomically (temp file + rename), creating parent folders."""
-    target = repo_dir / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    partial.write_text(content, encoding="utf-8")
-    os.replace(partial, target)
+    write_atomic(repo_dir / relative, content)
 
 
 def write_derived(platform: Platform, repo_dir: Path, public_keys: dict[str, str]) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from scaffolder.files import write_atomic
 from scaffolder.tools import find_sops, run
 
 ENCRYPTED_REGEX = "^(data|stringData)$"
@@ -67,9 +68,7 @@ def encrypt_file(repo_dir: Path, relative: str, plaintext: str, sops: str) -> No
         env=_sops_env(),
         what=f"sops encrypt {relative}",
     )
-    partial = target.with_name(target.name + ".partial")
-    partial.write_text(ciphertext, encoding="utf-8")
-    os.replace(partial, target)
+    write_atomic(target, ciphertext)
 
 
 def encrypt_pending(repo_dir: Path, relatives: Iterable[str]) -> list[str]:
