@@ -36,12 +36,19 @@ def sample_app_tenant(platform: Platform) -> str:
     return platform.tenants[0].name
 
 
-def cluster_view(platform: Platform, cluster: Cluster) -> dict[str, Any]:
+def cluster_facts(platform: Platform, cluster: Cluster) -> dict[str, Any]:
+    """A cluster without its tenant list: what a tenant's templates need to know of it."""
     return {
         **asdict(cluster),
-        "tenants": [t.name for t in platform.tenants_on(cluster.name)],
         "automated": platform.sync_automated(cluster.env),
         "is_hub": cluster.role == "hub",
+    }
+
+
+def cluster_view(platform: Platform, cluster: Cluster) -> dict[str, Any]:
+    return {
+        **cluster_facts(platform, cluster),
+        "tenants": [t.name for t in platform.tenants_on(cluster.name)],
     }
 
 
@@ -53,7 +60,9 @@ def tenant_view(platform: Platform, tenant: Tenant) -> dict[str, Any]:
         "name": tenant.name,
         "clusters": list(placement),
         "explicit_placement": tenant.clusters is not None,  # False: every spoke, now and later
-        "cluster_views": [cluster_view(platform, c) for c in clusters],
+        # facts only: nesting every cluster's tenant list here made the context of a large
+        # platform (200 tenants) hundreds of kB, which cookiecutter re-serialises on every call
+        "cluster_views": [cluster_facts(platform, c) for c in clusters],
         "envs": sorted({c.env for c in clusters}),
         "repo_url": repo_url,
         "source_url": git_url_form(repo_url),
