@@ -11,6 +11,7 @@ from pathlib import Path
 CHECKS: dict[str, str] = {
     "yaml/syntax": "a YAML file does not parse (duplicate keys included)",
     "build/kustomize": "a kustomization (or a Flux path, built as Flux builds it) fails to build",
+    "build/substitute": "Flux's postBuild variable substitution fails on a built object",
     "schema/invalid": "a document breaks its strict schema (unknown fields are errors)",
     "schema/unknown-kind": "no schema is known for a kind",
     "schema/unknown-api-version": "the kind exists, but not in this apiVersion (removed?)",

@@ -57,6 +57,10 @@ class KubeObject:
     body: dict[str, Any]
     location: Location
     unit: str | None = None  # the build it came from, repo-relative folder
+    # Set when Flux's postBuild substitution made this copy: the Kustomization that did it,
+    # and the fields whose whole value is a variable of unknown value (left as written).
+    substituted_by: str | None = None
+    unresolved: frozenset[tuple[str | int, ...]] = frozenset()
 
     @property
     def api_version(self) -> str:

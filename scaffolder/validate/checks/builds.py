@@ -34,8 +34,18 @@ from scaffolder.validate.kustomize import (
     flux_manifests,
 )
 from scaffolder.validate.repo import KubeObject, Location, Repo
+from scaffolder.validate.substitution import (
+    VARIABLE_NAME,
+    SourceIndex,
+    Variables,
+    invalid_names,
+    postbuild_variables,
+    substitute_documents,
+)
 
 CHECK = "build/kustomize"
+SUBSTITUTE_CHECK = "build/substitute"
+_DOCUMENT_SEPARATOR = re.compile(r"^---[ \t]*\n", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -294,14 +304,94 @@ def _attribute(
     return Location(repo.kustomization_file(unit.folder), None)
 
 
+@dataclass(frozen=True)
+class _Variant:
+    """One way Flux applies a path: as built, or substituted by a Kustomization."""
+
+    kustomization: KubeObject
+    variables: Variables | None  # None: applied as built
+
+
+def _flux_variants(ctx: CheckContext) -> tuple[dict[str, list[_Variant]], list[Finding]]:
+    """The ways each Flux path of this repo is applied, and the variable names Flux refuses."""
+    objects = list(ctx.objects())
+    index = SourceIndex(objects)
+    variants: dict[str, dict[object, _Variant]] = {}
+    findings: dict[tuple[str, int | None, str], Finding] = {}
+    for obj, path in flux_repo_paths(objects, this_repo_sources(ctx.repo, objects)):
+        variables = postbuild_variables(obj, index)
+        key: object = None
+        if variables is not None:
+            key = (
+                tuple(sorted(variables.values.items())),
+                variables.unknown,
+                variables.any_unknown,
+            )
+            for name in invalid_names(variables):
+                message = (
+                    f"{obj.describe()}: variable name {name!r} is invalid (Flux needs "
+                    f"{VARIABLE_NAME.pattern}) and fails the substitution"
+                )
+                where = (obj.location.file, obj.location.line, message)
+                findings[where] = Finding(SUBSTITUTE_CHECK, *where)
+        variants.setdefault(path, {}).setdefault(key, _Variant(obj, variables))
+    return {path: list(v.values()) for path, v in variants.items()}, list(findings.values())
+
+
+def _documents(built: _Built) -> list[tuple[str, Any]]:
+    """(YAML text, parsed body) of every document a build printed."""
+    texts = [t for t in _DOCUMENT_SEPARATOR.split(built.result.output) if t.strip()]
+    if len(texts) == len(built.bodies):
+        return list(zip(texts, built.bodies, strict=True))
+    return [(t, body) for t in texts for body in load_all(t)[:1]]
+
+
+def _substituted(
+    built: _Built, variant: _Variant, as_built: list[KubeObject], findings: list[Finding]
+) -> list[KubeObject]:
+    """The objects of a build as ``variant``'s Kustomization applies them.
+
+    ``as_built`` are the same objects unsubstituted, in order: where each comes from.
+    """
+    assert variant.variables is not None
+    applier = variant.kustomization.describe()
+    documents = [(t, b) for t, b in _documents(built) if is_kubernetes_object(b)]
+    if len(documents) != len(as_built):  # cannot be told apart: checked as built
+        return as_built
+    objects = []
+    results = substitute_documents(documents, variant.variables, load_all)
+    for raw, result in zip(as_built, results, strict=True):
+        if isinstance(result, Exception):
+            problem = getattr(result, "problem", None) or str(result)
+            findings.append(
+                Finding(
+                    SUBSTITUTE_CHECK,
+                    raw.location.file,
+                    raw.location.line,
+                    f"{raw.describe()}: {applier} cannot substitute its variables: {problem}",
+                )
+            )
+        elif is_kubernetes_object(result.body):
+            objects.append(
+                KubeObject(result.body, raw.location, raw.unit, applier, result.unresolved)
+            )
+    return objects
+
+
 def check_builds(ctx: CheckContext) -> list[Finding]:
-    """Build every entry point; fill ctx.built and ctx.covered; return build findings."""
+    """Build every entry point; fill ctx.built and ctx.covered; return build findings.
+
+    The objects of a Flux path are taken as each Flux Kustomization applying it does:
+    substituted when it has postBuild variables. Source files only such Kustomizations
+    apply go into ctx.substituted_only: as written, they are not what is applied.
+    """
     coverage = _Coverage(ctx.repo)
     builder = _Builder(ctx, coverage)
     builder.build(_entry_points(ctx.repo))
     ctx.builds = builder.runs
     index = _source_index(ctx.repo)
-    for built in sorted(builder.succeeded, key=lambda b: b.unit.folder):
+    succeeded = sorted(builder.succeeded, key=lambda b: b.unit.folder)
+    for built in succeeded:
         covered = coverage(built.unit.folder)
         ctx.covered |= covered
         ctx.built += [
@@ -311,4 +401,28 @@ def check_builds(ctx: CheckContext) -> list[Finding]:
             for body in built.bodies
             if is_kubernetes_object(body)
         ]
-    return builder.findings
+    variants, findings = _flux_variants(ctx)
+    if all(v.variables is None for vs in variants.values() for v in vs):
+        return builder.findings + findings
+    as_built: dict[str | None, list[KubeObject]] = {}
+    for obj in ctx.built:
+        as_built.setdefault(obj.unit, []).append(obj)
+    substituted_files: set[str] = set()
+    as_built_files: set[str] = set()
+    objects: list[KubeObject] = []
+    for built in succeeded:
+        folder = built.unit.folder
+        covered = coverage(folder)
+        if folder not in variants:  # not a Flux path: checked as built
+            objects += as_built.get(folder, [])
+            continue
+        for variant in variants[folder]:
+            if variant.variables is None:
+                as_built_files |= covered
+                objects += as_built.get(folder, [])
+                continue
+            substituted_files |= covered
+            objects += _substituted(built, variant, as_built.get(folder, []), findings)
+    ctx.built = objects
+    ctx.substituted_only = substituted_files - as_built_files
+    return builder.findings + findings

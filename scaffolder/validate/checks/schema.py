@@ -22,6 +22,11 @@ def canonical(body: Any) -> str:
     return json.dumps(body, sort_keys=True, default=str)
 
 
+def _unresolved(obj: KubeObject, path: tuple[Any, ...]) -> bool:
+    """Is ``path`` in a field whose value is a variable of unknown value?"""
+    return any(path[: len(field)] == field for field in obj.unresolved)
+
+
 def _validate(store: SchemaStore, obj: KubeObject) -> list[tuple[str, str, tuple[Any, ...]]]:
     """(check, message, field path) for one object."""
     try:
@@ -32,7 +37,28 @@ def _validate(store: SchemaStore, obj: KubeObject) -> list[tuple[str, str, tuple
     return [
         ("schema/invalid", f"{obj.describe()}: {problem}", problem.path_parts)
         for problem in problems
+        if not _unresolved(obj, problem.path_parts)
     ]
+
+
+def _built_finding(
+    ctx: CheckContext, obj: KubeObject, check: str, message: str, path: tuple[Any, ...]
+) -> Finding:
+    if obj.substituted_by is None:
+        return Finding(
+            check, obj.location.file, obj.location.line, f"as built from {obj.unit}: {message}"
+        )
+    # It stands for its source document, which is not checked as written: point at the field.
+    line = obj.location.line
+    source = ctx.repo.files.get(obj.location.file)
+    if path and line is not None and source is not None:
+        line = line_of(source.text, line, path)
+    return Finding(
+        check,
+        obj.location.file,
+        line,
+        f"as built from {obj.unit} and substituted by {obj.substituted_by}: {message}",
+    )
 
 
 def _not_objects(ctx: CheckContext) -> list[Finding]:
@@ -64,8 +90,8 @@ def check_schemas(ctx: CheckContext, store: SchemaStore) -> list[Finding]:
     # shows the same problem is not reported once more per build.
     known: dict[tuple[str, int | None], set[tuple[str, tuple[Any, ...]]]] = {}
     for source in ctx.repo.files.values():
-        if not is_manifest_file(ctx.repo, source):
-            continue
+        if not is_manifest_file(ctx.repo, source) or source.relative in ctx.substituted_only:
+            continue  # substituted-only files: checked as Flux applies them, below
         for doc in source.documents:
             if not is_kubernetes_object(doc.body) or is_kustomize_config(doc.body):
                 continue
@@ -77,20 +103,17 @@ def check_schemas(ctx: CheckContext, store: SchemaStore) -> list[Finding]:
                 line = line_of(source.text, doc.line, path) if path else doc.line
                 findings.append(Finding(check, source.relative, line, message))
     for obj in ctx.built:
+        if obj.substituted_by is None and obj.location.file in ctx.substituted_only:
+            continue  # a copy Flux does not apply: it applies the substituted ones
         key = canonical(obj.body)
         if key in validated:
             continue  # the same object as written: already checked
         validated.add(key)
-        seen = known.get((obj.location.file, obj.location.line), set())
+        seen = known.setdefault((obj.location.file, obj.location.line), set())
         for check, message, path in _validate(store, obj):
             if (check, path) not in seen:
-                findings.append(
-                    Finding(
-                        check,
-                        obj.location.file,
-                        obj.location.line,
-                        f"as built from {obj.unit}: {message}",
-                    )
-                )
+                findings.append(_built_finding(ctx, obj, check, message, path))
+                if obj.substituted_by is not None:  # once, not once per Kustomization
+                    seen.add((check, path))
     ctx.validated = len(validated)
     return findings
