@@ -1,5 +1,10 @@
 """Entry points for the cookiecutter hooks, so plain `cookiecutter <checkout>` builds the
-same repo as `gitops-scaffold new` through the same pipeline."""
+same repo as `gitops-scaffold new` through the same pipeline.
+
+This module imports only the standard library at the top: cookiecutter may run the hooks
+with a Python that lacks gitops-scaffold's dependencies, and that deserves one line, not a
+traceback.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from scaffolder.context import answers_from_root_context
-from scaffolder.errors import ScaffoldError
-from scaffolder.generate import build_repo, default_keys_dir
-from scaffolder.model import load_answers
-from scaffolder.render import renderer_for
+
+def _missing(error: ImportError) -> int:
+    print(
+        f"error: {sys.executable} lacks gitops-scaffold's dependencies (no module "
+        f"{error.name!r}): pip install gitops-scaffold into the Python that runs cookiecutter",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def pre_generate(context: dict[str, Any]) -> int:
+    try:
+        from scaffolder.context import answers_from_root_context
+        from scaffolder.errors import ScaffoldError
+        from scaffolder.model import load_answers
+    except ImportError as error:
+        return _missing(error)
     try:
         load_answers(answers_from_root_context(context))
     except ScaffoldError as err:
@@ -25,6 +39,14 @@ def pre_generate(context: dict[str, Any]) -> int:
 
 
 def post_generate(context: dict[str, Any], project_dir: Path) -> int:
+    try:
+        from scaffolder.context import answers_from_root_context
+        from scaffolder.errors import ScaffoldError
+        from scaffolder.generate import build_repo, default_keys_dir
+        from scaffolder.model import load_answers
+        from scaffolder.render import renderer_for
+    except ImportError as error:
+        return _missing(error)
     keys_dir: Path | None = None
     keys_created = False
     try:
