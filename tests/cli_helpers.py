@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 CLI = [sys.executable, "-m", "scaffolder"]
+# Subprocesses import the package from this checkout, whatever copy is installed in the venv.
+CHECKOUT = Path(__file__).resolve().parent.parent
 
 
 def cli_env(home: Path, **extra: str) -> dict[str, str]:
@@ -19,7 +21,7 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
         for key, value in os.environ.items()
         if not key.startswith(("GIT_", "SOPS_", "XDG_")) and key != "HOME"
     }
-    env.update(HOME=str(home), PROMPT_TOOLKIT_NO_CPR="1", **extra)
+    env.update(HOME=str(home), PROMPT_TOOLKIT_NO_CPR="1", PYTHONPATH=str(CHECKOUT), **extra)
     return env
 
 
