@@ -6,10 +6,12 @@ templates hold layout and YAML, never logic that the two engines would have to r
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from typing import Any
 
 from scaffolder import __version__
+from scaffolder.errors import AnswersError
 from scaffolder.model import SCP_URL, Cluster, Platform, Tenant, dump_answers
 from scaffolder.versions import CHARTS, VERSIONS
 
@@ -110,6 +112,36 @@ def addon_views(platform: Platform) -> list[dict[str, Any]]:
     ]
 
 
+# notifications.provider -> the argocd-notifications service, whether the subscription's
+# recipient names the channel, the key of argocd-notifications-secret holding the
+# credential, and the webhook name (webhook services only). The service's own settings are
+# written by templates/argocd/.../argocd-notifications-cm.yaml.
+ARGOCD_NOTIFIERS: dict[str, dict[str, Any]] = {
+    "slack": {"service": "slack", "per_channel": True, "secret_key": "slack-token"},
+    "msteams": {"service": "teams", "per_channel": True, "secret_key": "teams-webhook-url"},
+    "googlechat": {
+        "service": "googlechat",
+        "per_channel": True,
+        "secret_key": "googlechat-webhook-url",
+    },
+    "discord": {
+        "service": "webhook.discord",
+        "per_channel": False,
+        "secret_key": "discord-webhook-url",
+    },
+    "generic": {"service": "webhook.generic", "per_channel": False, "secret_key": "webhook-url"},
+}
+
+
+def notifier_view(platform: Platform) -> dict[str, Any]:
+    """Argo CD's notification service for the answers' provider, and who it sends to."""
+    notifier = dict(ARGOCD_NOTIFIERS[platform.notifications.provider])
+    service = notifier["service"]
+    webhook = service.removeprefix("webhook.") if service.startswith("webhook.") else ""
+    recipient = webhook or f"{service}:{platform.notifications.channel}"
+    return {**notifier, "webhook": webhook, "recipient": recipient}
+
+
 def platform_view(platform: Platform) -> dict[str, Any]:
     answers = dump_answers(platform)
     return {
@@ -124,6 +156,7 @@ def platform_view(platform: Platform) -> dict[str, Any]:
         "addons": addon_views(platform),
         "git_source_url": git_url_form(platform.git_url),
         "sample_app_tenant": sample_app_tenant(platform),
+        "notifier": notifier_view(platform),
     }
 
 
@@ -138,9 +171,24 @@ def root_context(platform: Platform) -> dict[str, Any]:
 
 
 def answers_from_root_context(context: dict[str, Any]) -> dict[str, Any]:
-    """The inverse of root_context: a cookiecutter context back into plain answers."""
+    """The inverse of root_context: a cookiecutter context back into plain answers.
+
+    On cookiecutter's command line every value is a string: ``platform='{"tenants": ...}'``
+    is read as JSON, and an empty ``git_url`` (the cookiecutter.json default) means the
+    model's default.
+    """
     answers: dict[str, Any] = {key: context[key] for key in _ROOT_SCALARS}
     if isinstance(answers["engine"], list):  # an unrendered choice variable: its first entry
         answers["engine"] = answers["engine"][0]
-    answers.update(context.get("platform") or {})
+    if answers["git_url"] == "":
+        del answers["git_url"]
+    platform = context.get("platform") or {}
+    if isinstance(platform, str):
+        try:
+            platform = json.loads(platform)
+        except ValueError:
+            raise AnswersError("platform", platform, "is not a JSON object") from None
+    if not isinstance(platform, dict):
+        raise AnswersError("platform", platform, "must be a JSON object of answers")
+    answers.update(platform)
     return answers

@@ -1,8 +1,8 @@
-"""The post-generation pipeline shared by `gitops-scaffold new` and the cookiecutter hook.
+"""The generation pipeline shared by `gitops-scaffold new` and the cookiecutter hook.
 
-After the root skeleton is rendered: engine base, every cluster and every tenant through the
-sub-templates, age keys, derived files (platform.yaml, .sops.yaml, index kustomizations),
-encryption by the real sops, and one git commit.
+The root skeleton, the engine base, every cluster and every tenant through their template
+units, age keys, derived files (platform.yaml, .sops.yaml, index kustomizations), encryption
+by the real sops, and one git commit.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ def write_derived(platform: Platform, repo_dir: Path, public_keys: dict[str, str
 def build_repo(
     platform: Platform, renderer: Renderer, repo_dir: Path, keys_dir: Path
 ) -> GeneratedRepo:
-    """Fill a rendered root skeleton: sub-templates, keys, derived files, encryption, git."""
+    """Write a whole repo into ``repo_dir``: templates, keys, derived files, encryption, git."""
+    renderer.root(repo_dir)
     renderer.base(repo_dir)
     for cluster in platform.clusters:
         renderer.cluster(repo_dir, cluster)

@@ -1,5 +1,5 @@
-"""Entry points for the cookiecutter hooks, so plain `cookiecutter <checkout>` builds the
-same repo as `gitops-scaffold new` through the same pipeline.
+"""The entry point of the cookiecutter post-generate hook, so plain `cookiecutter <checkout>`
+builds the same repo as `gitops-scaffold new` through the same pipeline.
 
 This module imports only the standard library at the top: cookiecutter may run the hooks
 with a Python that lacks gitops-scaffold's dependencies, and that deserves one line, not a
@@ -23,28 +23,13 @@ def _missing(error: ImportError) -> int:
     return 1
 
 
-def pre_generate(context: dict[str, Any]) -> int:
-    try:
-        from scaffolder.context import answers_from_root_context
-        from scaffolder.errors import ScaffoldError
-        from scaffolder.model import load_answers
-    except ImportError as error:
-        return _missing(error)
-    try:
-        load_answers(answers_from_root_context(context))
-    except ScaffoldError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
-
-
 def post_generate(context: dict[str, Any], project_dir: Path) -> int:
     try:
         from scaffolder.context import answers_from_root_context
         from scaffolder.errors import ScaffoldError
         from scaffolder.generate import build_repo, default_keys_dir
         from scaffolder.model import load_answers
-        from scaffolder.render import renderer_for
+        from scaffolder.render import Renderer
     except ImportError as error:
         return _missing(error)
     keys_dir: Path | None = None
@@ -56,12 +41,11 @@ def post_generate(context: dict[str, Any], project_dir: Path) -> int:
             context.get("_keys_dir") or default_keys_dir(output_dir, platform.repo_name)
         )
         keys_created = not keys_dir.exists()
-        with renderer_for(platform) as renderer:
-            result = build_repo(platform, renderer, project_dir.resolve(), keys_dir.resolve())
+        result = build_repo(platform, Renderer(platform), project_dir.resolve(), keys_dir.resolve())
     except (ScaffoldError, OSError, KeyboardInterrupt) as err:
         if keys_dir is not None and keys_created:
             shutil.rmtree(keys_dir, ignore_errors=True)
         print(f"error: {err or 'interrupted'}", file=sys.stderr)
-        return 1
+        return getattr(err, "exit_code", 1)
     print(f"Private age keys: {result.keys_dir} (keep them out of git)", file=sys.stderr)
     return 0

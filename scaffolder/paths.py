@@ -6,20 +6,23 @@ from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
+# The root skeleton's folder beside cookiecutter.json (the design card's project shape).
+ROOT_SKELETON = "{{cookiecutter.repo_name}}"
+
 
 def template_root() -> Path:
-    """The folder holding cookiecutter.json, hooks/ and templates/."""
+    """The folder holding cookiecutter.json, hooks/, templates/ and the root skeleton."""
     bundled = _PACKAGE_DIR / "_template"
     if (bundled / "cookiecutter.json").is_file():
         return bundled
     return _PACKAGE_DIR.parent
 
 
-def shared_templates_dir() -> Path:
-    """Jinja includes shared by the root template and every sub-template."""
+def templates_dir() -> Path:
+    """The engine units (``<engine>/<unit>/``) and the macro libraries they share."""
     return template_root() / "templates"
 
 
-def subtemplate(engine: str, part: str) -> str:
-    """The cookiecutter `directory` of an engine's sub-template (base, cluster, tenant)."""
+def unit_folder(engine: str, part: str) -> str:
+    """The cookiecutter template folder of an engine unit (base, cluster, tenant)."""
     return f"templates/{engine}/{part}"

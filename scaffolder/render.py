@@ -1,82 +1,252 @@
-"""Rendering through cookiecutter: the root template and the engine sub-templates."""
+"""The one renderer: template folders into a repo, answers as data, in a Jinja sandbox.
+
+The templates are ordinary cookiecutter template folders: the root skeleton
+(``{{cookiecutter.repo_name}}/`` beside ``cookiecutter.json``) and one unit per engine part
+(``templates/<engine>/<unit>/{{cookiecutter.repo_dir}}/``, each with its ``cookiecutter.json``).
+File names read as the paths they produce; which files a unit writes for given answers is
+decided in one place, the ``_when`` table of the unit's ``cookiecutter.json`` (template path
+of a file or folder -> Jinja expression).
+
+Rendering is done here, not by cookiecutter, for three reasons:
+
+- answers are data: templates get them as variables, and nothing a user typed is ever
+  compiled as a template (cookiecutter renders every context value as one);
+- every value written into a file goes through the quoting function of the file's language
+  (``quoting.py``), chosen by the template's name: ``*.yaml`` and macro libraries named
+  ``*.yaml.j2`` write YAML scalars, ``*.sh``/``*.sh.j2`` shell words, anything else text.
+  Macro results and literal template text are written as they are (autoescape semantics:
+  a macro's output is markup, a value is not);
+- one sandboxed environment per process compiles each template once, whatever the number
+  of clusters and tenants.
+"""
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+import json
+import os
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
-from cookiecutter.exceptions import CookiecutterException
-from cookiecutter.main import cookiecutter
-from jinja2 import TemplateError
+from jinja2 import (
+    ChoiceLoader,
+    FileSystemLoader,
+    PrefixLoader,
+    StrictUndefined,
+    TemplateError,
+    pass_context,
+)
+from jinja2.runtime import Context, Undefined
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
 
+from scaffolder import quoting
 from scaffolder.context import cluster_view, platform_view, root_context, tenant_view
 from scaffolder.errors import ScaffoldError
 from scaffolder.model import Cluster, Platform, Tenant
-from scaffolder.paths import subtemplate, template_root
+from scaffolder.paths import ROOT_SKELETON, template_root, templates_dir, unit_folder
+
+UNIT_DIR = "{{cookiecutter.repo_dir}}"
+_QUOTERS: dict[str, Callable[[object], str]] = {
+    "yaml": quoting.yaml_scalar,
+    "shell": quoting.shell_word,
+    "text": quoting.text,
+}
+
+
+def language(template_name: str | None) -> str:
+    """The language a template writes, from its name (``x.yaml``, ``lib.yaml.j2``, ``x.sh``)."""
+    name = (template_name or "").removesuffix(".j2")
+    if name.endswith((".yaml", ".yml")):
+        return "yaml"
+    if name.endswith(".sh"):
+        return "shell"
+    return "text"
+
+
+@pass_context
+def _as_data(context: Context, value: object) -> Markup:
+    """The output filter of every ``{{ ... }}``: values quoted, macro output kept."""
+    if isinstance(value, Markup):
+        return value
+    if isinstance(value, Undefined):
+        # A missing variable raises (StrictUndefined) and names itself; what is left is an
+        # inline `x if cond` without else, which writes nothing.
+        return Markup(str(value))
+    return Markup(_QUOTERS[language(context.name)](value))
+
+
+def _go(expression: str) -> str:
+    """A Go-template action (Argo CD ApplicationSets) as part of a value: quoted with it."""
+    return "{{ " + expression + " }}"
+
+
+def _go_text(expression: str) -> Markup:
+    """A Go-template action written as it is, for text that Argo CD templates before it is
+    YAML (an ApplicationSet's templatePatch). Template-authored expressions only."""
+    return Markup(_go(quoting.check_printable(expression)))
+
+
+def _comment(value: object) -> Markup:
+    """A value inside a comment line (YAML ``#``, shell ``#``): prose, one line, unquoted.
+
+    Only for comment lines: tests/test_templates.py checks that it is used nowhere else.
+    """
+    return Markup(quoting.text(value))
+
+
+def _image_policy_marker(policy: str) -> Markup:
+    """Flux's image setter marker, a JSON object in a YAML comment."""
+    return Markup(json.dumps({"$imagepolicy": f"flux-system:{quoting.check_printable(policy)}"}))
+
+
+@lru_cache(maxsize=1)
+def environment() -> SandboxedEnvironment:
+    skeleton = {ROOT_SKELETON: FileSystemLoader(str(template_root() / ROOT_SKELETON))}
+    env = SandboxedEnvironment(
+        loader=ChoiceLoader([FileSystemLoader(str(templates_dir())), PrefixLoader(skeleton)]),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=True,
+        finalize=_as_data,
+        auto_reload=False,
+    )
+    env.globals.update(go=_go, go_text=_go_text, image_policy_marker=_image_policy_marker)
+    env.filters["comment"] = _comment
+    return env
+
+
+# --------------------------------------------------------------------------- units
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One template folder: the files below its root and when each is written."""
+
+    name: str  # loader name of the root folder, e.g. "flux/tenant/{{cookiecutter.repo_dir}}"
+    root: Path
+    files: tuple[str, ...]  # template paths below the root, POSIX, sorted
+    when: tuple[tuple[str, str], ...]  # (template path of a file or folder, Jinja expression)
+
+    def conditions(self, file: str) -> list[str]:
+        """The expressions that must all be true for ``file`` to be written."""
+        return [expression for path, expression in self.when if _covers(path, file)]
+
+
+def _covers(path: str, file: str) -> bool:
+    """Whether a ``_when`` path (a file or a folder) covers the template file ``file``."""
+    return file == path or file.startswith(path.rstrip("/") + "/")
+
+
+def _files_below(root: Path) -> tuple[str, ...]:
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for file in files:
+            found.append(PurePosixPath(Path(folder, file).relative_to(root)).as_posix())
+    return tuple(sorted(found))
+
+
+@cache
+def load_unit(engine: str | None, part: str) -> Unit:
+    """The root skeleton (engine None) or ``templates/<engine>/<part>``."""
+    if engine is None:
+        folder, root_name = template_root(), ROOT_SKELETON
+        loader_prefix = ROOT_SKELETON
+    else:
+        folder, root_name = template_root() / unit_folder(engine, part), UNIT_DIR
+        loader_prefix = f"{engine}/{part}/{UNIT_DIR}"
+    config = json.loads((folder / "cookiecutter.json").read_text(encoding="utf-8"))
+    root = folder / root_name
+    files = _files_below(root)
+    when = tuple(config.get("_when", {}).items())
+    for path, _ in when:
+        if not any(f == path or f.startswith(path.rstrip("/") + "/") for f in files):
+            raise ScaffoldError(
+                f"{folder / 'cookiecutter.json'}: _when names {path!r}, no such file"
+            )
+    return Unit(loader_prefix, root, files, when)
+
+
+# --------------------------------------------------------------------------- rendering
 
 
 class Renderer:
-    """Renders templates for one platform; keeps cookiecutter's replay files out of $HOME."""
+    """Renders the units of one platform into repo folders; the views are computed once."""
 
-    def __init__(self, platform: Platform, config_file: Path) -> None:
+    def __init__(self, platform: Platform) -> None:
         self.platform = platform
-        self.config_file = config_file
         self._view = platform_view(platform)
+        self._env = environment()
+        self._compiled: dict[str, Any] = {}
 
-    def root(self, output_dir: Path) -> Path:
-        """Render the root skeleton into ``output_dir/<repo_name>`` (hooks off: we run them)."""
-        return self._cookiecutter(None, output_dir, root_context(self.platform), overwrite=False)
+    def root(self, repo_dir: Path) -> list[str]:
+        """The engine-neutral skeleton: CI workflow, .gitignore, pre-commit, check-secrets."""
+        return self._render(load_unit(None, "root"), root_context(self.platform), repo_dir)
 
-    def base(self, repo_dir: Path) -> None:
-        self._sub(repo_dir, "base", {})
+    def base(self, repo_dir: Path) -> list[str]:
+        return self._unit(repo_dir, "base", {})
 
-    def cluster(self, repo_dir: Path, cluster: Cluster) -> None:
-        self._sub(repo_dir, "cluster", {"_cluster": cluster_view(self.platform, cluster)})
+    def cluster(self, repo_dir: Path, cluster: Cluster) -> list[str]:
+        return self._unit(repo_dir, "cluster", {"_cluster": cluster_view(self.platform, cluster)})
 
-    def tenant(self, repo_dir: Path, tenant: Tenant) -> None:
-        self._sub(repo_dir, "tenant", {"_tenant": tenant_view(self.platform, tenant)})
+    def tenant(self, repo_dir: Path, tenant: Tenant) -> list[str]:
+        return self._unit(repo_dir, "tenant", {"_tenant": tenant_view(self.platform, tenant)})
 
-    def _sub(self, repo_dir: Path, part: str, items: dict[str, Any]) -> None:
+    def _unit(self, repo_dir: Path, part: str, items: dict[str, Any]) -> list[str]:
         context = {"repo_dir": repo_dir.name, "_platform": self._view, **items}
-        directory = subtemplate(self.platform.engine, part)
-        self._cookiecutter(directory, repo_dir.parent, context, overwrite=True)
+        return self._render(load_unit(self.platform.engine, part), context, repo_dir)
 
-    def _cookiecutter(
-        self, directory: str | None, output_dir: Path, context: dict[str, Any], *, overwrite: bool
-    ) -> Path:
+    def _render(self, unit: Unit, context: dict[str, Any], repo_dir: Path) -> list[str]:
+        variables = {"cookiecutter": context}
+        written = []
         try:
-            result = cookiecutter(
-                str(template_root()),
-                directory=directory,
-                no_input=True,
-                extra_context=context,
-                output_dir=str(output_dir),
-                overwrite_if_exists=overwrite,
-                accept_hooks=False,
-                config_file=str(self.config_file),
-            )
-        except (CookiecutterException, TemplateError) as err:
-            where = directory or "root template"
-            raise ScaffoldError(f"rendering {where} failed: {err}") from err
-        return Path(result)
+            for file in unit.files:
+                if not all(self._true(e, variables) for e in unit.conditions(file)):
+                    continue
+                relative = self._path(file, variables)
+                template = self._env.get_template(f"{unit.name}/{file}")
+                target = repo_dir / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(template.render(variables), encoding="utf-8")
+                _copy_mode(unit.root / file, target)
+                written.append(relative)
+        except (TemplateError, quoting.UnsafeValueError) as err:
+            raise ScaffoldError(f"rendering {unit.name}/{file} failed: {err}") from err
+        return written
+
+    def _true(self, expression: str, variables: dict[str, Any]) -> bool:
+        compiled = self._compiled.get(expression)
+        if compiled is None:
+            compiled = self._compiled[expression] = self._env.compile_expression(expression)
+        return bool(compiled(**variables))
+
+    def _path(self, file: str, variables: dict[str, Any]) -> str:
+        """The output path of a template path: each segment rendered, none empty or special."""
+        parts = []
+        for segment in file.split("/"):
+            compiled = self._compiled.get(segment)
+            if compiled is None:
+                compiled = self._compiled[segment] = self._env.from_string(segment)
+            part = compiled.render(variables)
+            if part in ("", ".", "..") or "/" in part or "\0" in part:
+                raise quoting.UnsafeValueError(f"{segment!r} renders as the path segment {part!r}")
+            parts.append(part)
+        return "/".join(parts)
 
 
-@contextmanager
-def renderer_for(platform: Platform) -> Iterator[Renderer]:
-    """A Renderer whose cookiecutter config sends replay and clone folders to a temp dir."""
-    with tempfile.TemporaryDirectory(prefix="gitops-scaffold-cc-") as tmp:
-        config = Path(tmp) / "cookiecutter.yaml"
-        config.write_text(
-            yaml.safe_dump(
-                {
-                    "replay_dir": str(Path(tmp) / "replay"),
-                    "cookiecutters_dir": str(Path(tmp) / "cc"),
-                }
-            ),
-            encoding="utf-8",
-        )
-        yield Renderer(platform, config)
+def _copy_mode(source: Path, target: Path) -> None:
+    """Executable templates (scripts) give executable files."""
+    if source.stat().st_mode & stat.S_IXUSR:
+        target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+def iter_template_sources() -> Iterator[tuple[str, str]]:
+    """(loader name, source) of every template file, for checks over all of them."""
+    for top, prefix in ((templates_dir(), ""), (template_root() / ROOT_SKELETON, ROOT_SKELETON)):
+        for relative in _files_below(top):
+            name = f"{prefix}/{relative}" if prefix else relative
+            yield name, (top / relative).read_text(encoding="utf-8")

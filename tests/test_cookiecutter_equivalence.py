@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 import yaml
-from jinja2 import Template
 
 from scaffolder.context import root_context
 from scaffolder.model import ENGINES, default_git_url, default_platform
@@ -203,13 +202,15 @@ def test_cookiecutter_json_holds_the_model_defaults() -> None:
 
     assert declared.pop("engine") == list(ENGINES)  # a choice: the first one is the default
     assert expected.pop("engine") == ENGINES[0]
-    git_url = declared.pop("git_url")
-    expected.pop("git_url")
-    for repo_name in (REPO, "other-platform"):
-        rendered = Template(git_url).render(cookiecutter={"repo_name": repo_name})
-        assert rendered == default_git_url(repo_name)
+    # Empty: the model's default, next to the repo name (no template in a default: values
+    # are data, see scaffolder/cookiecutter_guard.py).
+    assert declared.pop("git_url") == ""
+    assert expected.pop("git_url") == default_git_url(REPO)
     prompts = declared.pop("__prompts__")
     assert {key: prompts[key] for key in MESSAGES} == MESSAGES
     # Private variables only cookiecutter.json needs (set by cookiecutter or its hooks).
     assert declared.pop("_keys_dir") == ""
+    assert declared.pop("_extensions") == ["scaffolder.cookiecutter_guard.AnswersAreData"]
+    assert declared.pop("_copy_without_render")
+    assert declared.pop("_when") == {".cookiecutter-context.json": "false"}
     assert declared == expected

@@ -41,7 +41,7 @@ def test_the_workflow_installs_this_version_and_validates(
     }
     assert "${{ github.ref }}" in text
     runs = [step.get("run", "") for step in workflow["jobs"]["validate"]["steps"]]
-    assert f'python -m pip install "gitops-scaffold=={__version__}"' in runs
+    assert f"python -m pip install gitops-scaffold=={__version__}" in runs
     assert "gitops-scaffold validate ." in runs
 
 

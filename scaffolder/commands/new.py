@@ -16,7 +16,7 @@ from scaffolder.errors import ScaffoldError, UsageError
 from scaffolder.generate import GeneratedRepo, build_repo, default_keys_dir, key_names
 from scaffolder.keys import key_file_name, make_private_dir
 from scaffolder.model import Platform
-from scaffolder.render import renderer_for
+from scaffolder.render import Renderer
 
 
 def _check_targets(platform: Platform, target: Path, keys_dir: Path, force: bool) -> None:
@@ -59,9 +59,9 @@ def new(
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{platform.repo_name}.staging-", dir=output_dir))
-        with renderer_for(platform) as renderer:
-            staged_repo = renderer.root(staging)
-            result = build_repo(platform, renderer, staged_repo, staging / "keys")
+        staged_repo = staging / platform.repo_name
+        staged_repo.mkdir()
+        result = build_repo(platform, Renderer(platform), staged_repo, staging / "keys")
         _move_keys(result, keys_dir)
         _replace_dir(staged_repo, target)
     except BaseException as err:

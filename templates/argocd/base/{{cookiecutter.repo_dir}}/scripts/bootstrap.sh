@@ -1,9 +1,9 @@
-{%- import "argocd/_lib/argocd.j2" as argocd with context -%}
+{%- import "argocd/_lib/argocd.yaml.j2" as argocd with context -%}
 {%- from "_shared/bootstrap_lib.sh.j2" import bootstrap_lib -%}
 {%- set p = cookiecutter._platform -%}
 #!/usr/bin/env bash
-# Bootstrap the Argo CD hub "{{ p.hub.name }}" of {{ p.repo_name }}: Argo CD {{ p.versions.argocd }} (argo-cd chart
-# {{ p.versions.argocd_chart }}), its settings, the decrypted cluster and repository Secrets, the root app.
+# Bootstrap the Argo CD hub {{ p.hub.name | comment }} of {{ p.repo_name | comment }}: Argo CD {{ p.versions.argocd | comment }} (argo-cd chart
+# {{ p.versions.argocd_chart | comment }}), its settings, the decrypted cluster and repository Secrets, the root app.
 # Idempotent: run it again at any time (after adding a spoke, after editing a secret).
 #
 # Every clusters/<cluster>/secrets/*.sops.yaml is decrypted with <cluster>.agekey from
@@ -11,14 +11,16 @@
 # `kubectl apply`: plaintext never touches the disk, and only key file paths are printed.
 set -euo pipefail
 
-readonly HUB="{{ p.hub.name }}"
-readonly NAMESPACE="{{ argocd.NAMESPACE }}"
+# Values from platform.yaml, as single-quoted words: data, never expanded.
+readonly HUB={{ p.hub.name }}
+readonly NAMESPACE={{ argocd.NAMESPACE }}
 readonly RELEASE="argocd"
-readonly CHART="{{ argocd.CHARTS["argo-cd"].chart }}"
-readonly CHART_REPO="{{ argocd.CHARTS["argo-cd"].repo }}"
-readonly CHART_VERSION="{{ argocd.CHARTS["argo-cd"].version }}"
+readonly CHART={{ argocd.CHARTS["argo-cd"].chart }}
+readonly CHART_REPO={{ argocd.CHARTS["argo-cd"].repo }}
+readonly CHART_VERSION={{ argocd.CHARTS["argo-cd"].version }}
+readonly DEFAULT_CONTEXT=""
 
-{{ bootstrap_lib(p, "", "the current context") }}
+{{ bootstrap_lib(p, "the current context") }}
 
 kubectl_cmd=(kubectl)
 helm_cmd=(helm)

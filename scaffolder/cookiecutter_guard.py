@@ -1,0 +1,60 @@
+"""Plain `cookiecutter <checkout>` keeps answers as data, in a sandbox.
+
+cookiecutter compiles every string of its context as a Jinja template before using it
+(``cookiecutter.prompt.render_variable``), in an unsandboxed environment: an answer like
+``{{ cycler.__init__.__globals__.os.popen('id').read() }}`` given as extra context would run.
+The root ``cookiecutter.json`` loads this extension (``_extensions``) into every environment
+cookiecutter builds, before anything is compiled, and it does two things there:
+
+- the environment becomes a sandboxed one (cookiecutter offers no setting for it, so the
+  instance's class is swapped for a sandboxed subclass of its own class);
+- ``from_string`` compiles only the one template string this project's root template needs
+  cookiecutter to render, the project folder name ``{{cookiecutter.repo_name}}``. Every other
+  string handed to it (answers, defaults, hook scripts, the paths of files copied without
+  rendering) comes back as itself: a constant template that outputs the string verbatim.
+
+The root skeleton's files are copied without rendering (``_copy_without_render``) except
+``.cookiecutter-context.json``, which writes the answers as JSON for the post-generate hook;
+the hook then builds the repo with gitops-scaffold's own renderer, exactly as `new` does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cookiecutter.environment import StrictEnvironment
+from jinja2 import Environment, Template
+from jinja2.ext import Extension
+from jinja2.sandbox import SandboxedEnvironment, safe_range
+
+from scaffolder.paths import ROOT_SKELETON
+
+# The only string cookiecutter must render for this template: the project folder name.
+TEMPLATE_STRINGS = frozenset({ROOT_SKELETON})
+
+
+class _GuardedEnvironment(SandboxedEnvironment, StrictEnvironment):  # type: ignore[misc]
+    def from_string(  # type: ignore[override]
+        self,
+        source: Any,
+        globals: dict[str, Any] | None = None,
+        template_class: type[Template] | None = None,
+    ) -> Template:
+        if isinstance(source, str) and source in TEMPLATE_STRINGS:
+            return super().from_string(source, globals, template_class)
+        return super().from_string("{{ verbatim }}", {"verbatim": source}, template_class)
+
+
+class AnswersAreData(Extension):
+    """Loaded by cookiecutter through ``_extensions`` in the root cookiecutter.json."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        if isinstance(environment, StrictEnvironment) and not isinstance(
+            environment, _GuardedEnvironment
+        ):
+            environment.__class__ = _GuardedEnvironment
+            # What SandboxedEnvironment.__init__ sets on an instance.
+            environment.globals["range"] = safe_range
+            environment.binop_table = dict(_GuardedEnvironment.default_binop_table)
+            environment.unop_table = dict(_GuardedEnvironment.default_unop_table)

@@ -1,0 +1,93 @@
+"""Values as data: every answer written into a generated file goes through one of these.
+
+Templates never splice a value into YAML or shell code as text. The renderer's output filter
+(``render.py``) passes each value through the function for the file's language:
+
+- ``yaml_scalar``: a YAML scalar that reads back as the same string under YAML 1.1 (PyYAML,
+  go-yaml v2 behind sigs.k8s.io/yaml) and YAML 1.2 (go-yaml v3 behind kustomize/kyaml): plain
+  when that is unambiguous (``team-a``, ``https://github.com/acme/p.git``), else double-quoted
+  (``"123"``, ``"null"``, ``"on"``, ``"./deploy"``, ``"a: b"``, ``"#alerts"``);
+- ``shell_word``: one single-quoted shell word.
+
+Neither accepts a control character: a newline could end a comment or a document, and no
+answer needs one (the model refuses them; this is the second line of defence).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import yaml
+
+# Characters that never start or end YAML syntax in a plain scalar: no spaces (': ', ' #'),
+# quotes, brackets, braces, '&', '*', '!', '|', '>', '%', '`', ',' or '?'; ':' only inside.
+_PLAIN = re.compile(r"^[A-Za-z0-9_./$][A-Za-z0-9_./@+=$-]*(:[A-Za-z0-9_./@+=$-]+)*$")
+# What YAML 1.2's core schema (go-yaml v3) reads as something other than a string; YAML 1.1
+# is asked of PyYAML's resolver below.
+_YAML12_NOT_STRING = re.compile(
+    r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"
+    r"|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+    r"|true|True|TRUE|false|False|FALSE|null|Null|NULL|~)$"
+)
+# go-yaml v2 (sigs.k8s.io/yaml, which the API server's YAML decoding uses) also reads these as
+# booleans; PyYAML does not.
+_GO_YAML_V2_BOOLS = frozenset({"y", "Y", "n", "N"})
+_STR_TAG = "tag:yaml.org,2002:str"
+_YAML11 = yaml.resolver.Resolver()
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+class UnsafeValueError(ValueError):
+    """A value that cannot be written as data in this language."""
+
+
+def check_printable(value: str) -> str:
+    if _CONTROL.search(value):
+        raise UnsafeValueError(f"{value[:60]!r}: a control character cannot be written here")
+    return value
+
+
+def yaml_scalar(value: object) -> str:
+    """``value`` as a YAML scalar: strings keep their type and text, whatever they hold."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if not isinstance(value, str):
+        raise UnsafeValueError(f"{type(value).__name__} {value!r} is not a YAML scalar")
+    check_printable(value)
+    if _is_plain_string(value):
+        return value
+    return json.dumps(value)  # a JSON string is a valid YAML double-quoted scalar
+
+
+def _is_plain_string(value: str) -> bool:
+    """Whether ``value`` written plain reads back as this string in YAML 1.1 and 1.2."""
+    return (
+        bool(_PLAIN.match(value))
+        and not _YAML12_NOT_STRING.match(value)
+        and value not in _GO_YAML_V2_BOOLS
+        and _YAML11.resolve(yaml.ScalarNode, value, (True, False)) == _STR_TAG  # type: ignore[no-untyped-call]
+    )
+
+
+def shell_word(value: object) -> str:
+    """``value`` as exactly one single-quoted shell word: never expanded, never split."""
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    elif isinstance(value, int):
+        value = str(value)
+    if not isinstance(value, str):
+        raise UnsafeValueError(f"{type(value).__name__} {value!r} is not a shell word")
+    return "'" + check_printable(value).replace("'", "'\\''") + "'"
+
+
+def text(value: object) -> str:
+    """Prose (Markdown, comments in plain text files): the value as written, one line."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if not isinstance(value, (str, int)):
+        raise UnsafeValueError(f"{type(value).__name__} {value!r} is not text")
+    return check_printable(str(value))
