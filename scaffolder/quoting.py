@@ -35,6 +35,8 @@ _YAML12_NOT_STRING = re.compile(
 # booleans; PyYAML does not.
 _GO_YAML_V2_BOOLS = frozenset({"y", "Y", "n", "N"})
 _STR_TAG = "tag:yaml.org,2002:str"
+# Characters YAML does not allow unescaped (C1 controls, surrogates, U+FFFE, U+FFFF).
+_NOT_YAML_PRINTABLE = re.compile("[\x80-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
 _YAML11 = yaml.resolver.Resolver()
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 
@@ -60,7 +62,10 @@ def yaml_scalar(value: object) -> str:
     check_printable(value)
     if _is_plain_string(value):
         return value
-    return json.dumps(value)  # a JSON string is a valid YAML double-quoted scalar
+    # A JSON string is a YAML double-quoted scalar; what YAML cannot hold raw is escaped.
+    return _NOT_YAML_PRINTABLE.sub(
+        lambda m: f"\\u{ord(m.group()):04x}", json.dumps(value, ensure_ascii=False)
+    )
 
 
 def _is_plain_string(value: str) -> bool:
@@ -71,6 +76,28 @@ def _is_plain_string(value: str) -> bool:
         and value not in _GO_YAML_V2_BOOLS
         and _YAML11.resolve(yaml.ScalarNode, value, (True, False)) == _STR_TAG  # type: ignore[no-untyped-call]
     )
+
+
+class _Dumper(yaml.SafeDumper):
+    """PyYAML output with the quoting rule of ``yaml_scalar``: a string is written plain only
+    when YAML 1.1 and 1.2 both read it back as that string (PyYAML alone only asks 1.1, and
+    writes ``1e3`` plain, which kustomize reads as a number); multi-line strings as blocks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if "\n" in value:
+        style: str | None = "|"
+    else:
+        style = None if _is_plain_string(value) else '"'
+    return dumper.represent_scalar(_STR_TAG, value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def dump_yaml(*documents: object, width: int = 100) -> str:
+    """YAML documents (dicts, lists, scalars) as derived files write them."""
+    return yaml.dump_all(documents, Dumper=_Dumper, sort_keys=False, width=width)
 
 
 def shell_word(value: object) -> str:

@@ -154,21 +154,20 @@ def _files_below(root: Path) -> tuple[str, ...]:
 def load_unit(engine: str | None, part: str) -> Unit:
     """The root skeleton (engine None) or ``templates/<engine>/<part>``."""
     if engine is None:
-        folder, root_name = template_root(), ROOT_SKELETON
-        loader_prefix = ROOT_SKELETON
-    else:
-        folder, root_name = template_root() / unit_folder(engine, part), UNIT_DIR
-        loader_prefix = f"{engine}/{part}/{UNIT_DIR}"
+        return read_unit(template_root(), ROOT_SKELETON, ROOT_SKELETON)
+    folder = template_root() / unit_folder(engine, part)
+    return read_unit(folder, UNIT_DIR, f"{engine}/{part}/{UNIT_DIR}")
+
+
+def read_unit(folder: Path, root_name: str, loader_name: str) -> Unit:
+    """A template folder: ``folder/cookiecutter.json`` and the files below ``root_name``."""
     config = json.loads((folder / "cookiecutter.json").read_text(encoding="utf-8"))
-    root = folder / root_name
-    files = _files_below(root)
+    files = _files_below(folder / root_name)
     when = tuple(config.get("_when", {}).items())
     for path, _ in when:
-        if not any(f == path or f.startswith(path.rstrip("/") + "/") for f in files):
-            raise ScaffoldError(
-                f"{folder / 'cookiecutter.json'}: _when names {path!r}, no such file"
-            )
-    return Unit(loader_prefix, root, files, when)
+        if not any(_covers(path, file) for file in files):
+            raise ScaffoldError(f"{folder}/cookiecutter.json: _when names {path!r}, no such file")
+    return Unit(loader_name, folder / root_name, files, when)
 
 
 # --------------------------------------------------------------------------- rendering

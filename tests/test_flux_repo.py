@@ -413,7 +413,18 @@ def test_tenants_impersonate_their_account_on_exactly_their_spokes(walk: FluxWal
         assert spec["targetNamespace"] == tenant_name
         assert spec["kubeConfig"] == {"secretRef": {"name": KUBECONFIG_SECRET}}
         assert spec["path"] == tenant.path
-        assert spec["postBuild"]["substitute"]["cluster_name"] == spoke
+        # F13: the spoke's variables come as strings from a ConfigMap of the spoke's namespace
+        assert spec["postBuild"] == {
+            "substituteFrom": [{"kind": "ConfigMap", "name": "cluster-vars"}]
+        }
+        variables = walk.find("ConfigMap", spoke, "cluster-vars")
+        assert variables is not None
+        region = platform.cluster(spoke).region
+        assert variables.body["data"] == {
+            "cluster_name": spoke,
+            "cluster_env": platform.cluster(spoke).env,
+            "cluster_region": region,
+        }
         source = walk.find("GitRepository", spoke, spec["sourceRef"]["name"])
         assert source is not None
         assert source.spec["url"] == git_url_form(platform.tenant_repo_url(tenant))

@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import yaml
-
 from scaffolder.context import addon_views, sample_app_tenant
 from scaffolder.engines.common import DERIVED_HEADER, index_kustomization
 from scaffolder.model import Cluster, Platform, SyncWindow, Tenant
+from scaffolder.quoting import dump_yaml
 from scaffolder.versions import ARGO_HELM
 
 NAMESPACE = "argocd"
@@ -39,21 +38,8 @@ def project_file(name: str) -> str:
 # --------------------------------------------------------------------------- YAML output
 
 
-class _Dumper(yaml.SafeDumper):
-    pass
-
-
-def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _str_representer)
-
-
 def _documents(header: str, *documents: dict[str, Any]) -> str:
-    body = yaml.dump_all(documents, Dumper=_Dumper, sort_keys=False, width=100)
-    return header + body
+    return header + dump_yaml(*documents)
 
 
 # --------------------------------------------------------------------------- AppProjects

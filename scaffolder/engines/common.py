@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterable
 
-import yaml
+from scaffolder.quoting import dump_yaml
 
 DERIVED_HEADER = (
     "# Derived from platform.yaml by gitops-scaffold: regenerated when clusters or tenants\n"
@@ -24,7 +24,7 @@ def kustomization(
     if namespace is not None:
         body["namespace"] = namespace
     body["resources"] = list(resources)
-    return header + yaml.safe_dump(body, sort_keys=False)
+    return header + dump_yaml(body)
 
 
 def index_kustomization(

@@ -1,0 +1,249 @@
+"""Answer values are data, never code (issue: security; review-adversarial C1, C2, M6, M7, M8, L7).
+
+Two layers are proven separately:
+- the renderer: even a value the model would refuse (built here by hand, past the model) is
+  written as data: YAML scalars, single-quoted shell words; nothing in it runs;
+- the outputs of accepted-but-awkward values (YAML-special names, `#` and `: ` in channels
+  and groups): every value reads back as the same string, and the repo validates.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from scaffolder.commands.new import new
+from scaffolder.commands.validate import validate
+from scaffolder.model import Platform, default_platform, load_answers
+from scaffolder.render import Renderer
+from tests.conftest import SCHEMAS
+
+# Values the model refuses; here they go straight to the renderer to prove the second layer.
+SHELL_PAYLOADS = [
+    "https://github.com/acme/$(touch${IFS}PWNED).git",
+    "https://github.com/acme/`touch PWNED`.git",
+    'https://github.com/acme/x.git";touch PWNED;"',
+    "git@github.com:acme/$(id>PWNED).git",
+]
+TEMPLATE_PAYLOADS = [
+    "https://github.com/acme/{{cycler.__init__.__globals__.os.popen('touch PWNED').read()}}x.git",
+    "https://github.com/acme/{% set x = cycler.__init__.__globals__.os.system('touch PWNED') %}"
+    ".git",
+]
+
+FAKE_TOOL = r"""#!/usr/bin/env bash
+# A stand-in for kubectl, flux, sops and helm: logs its arguments, answers what the
+# bootstrap scripts ask, reads its stdin when piped.
+name="${0##*/}"
+{ printf '%s' "${name}"; printf ' %q' "$@"; printf '\n'; } >> "${FAKE_LOG}"
+case "${name} $*" in
+  "kubectl config get-contexts"*) printf '%s\n' ${FAKE_CONTEXTS} ;;
+  "sops decrypt"*) printf 'kind: Config\n' ;;
+esac
+[[ -t 0 ]] || cat > /dev/null
+exit 0
+"""
+
+
+def _bypassing_the_model(platform: Platform, **changes: Any) -> Platform:
+    """``platform`` with values the model would refuse: only the renderer stands in the way."""
+    return replace(platform, **changes)
+
+
+@pytest.fixture
+def fake_tools(tmp_path: Path) -> Iterator[dict[str, str]]:
+    bin_dir = tmp_path / "fake-bin"
+    bin_dir.mkdir()
+    for tool in ("kubectl", "flux", "sops", "helm"):
+        path = bin_dir / tool
+        path.write_text(FAKE_TOOL, encoding="utf-8")
+        path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "FAKE_LOG": str(tmp_path / "tools.log"),
+        "FAKE_CONTEXTS": " ".join(c.name for c in default_platform().clusters),
+    }
+    yield env
+
+
+def _render_base(platform: Platform, where: Path) -> Path:
+    repo = where / platform.repo_name
+    repo.mkdir(parents=True)
+    Renderer(platform).base(repo)
+    return repo
+
+
+def _run_script(repo: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "scripts/bootstrap.sh", *args],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _pwned(root: Path) -> list[Path]:
+    return [p for p in root.rglob("PWNED*")]
+
+
+# --------------------------------------------------------------------------- C2: shell scripts
+
+
+@pytest.mark.parametrize("payload", SHELL_PAYLOADS + TEMPLATE_PAYLOADS)
+@pytest.mark.parametrize("engine", ["flux", "argocd"])
+def test_c2_bootstrap_never_runs_a_value(
+    payload: str, engine: str, tmp_path: Path, fake_tools: dict[str, str]
+) -> None:
+    """--help, --dry-run and a real run (fake kubectl/flux/sops/helm on PATH) with a git URL
+    holding shell syntax: the URL reaches flux as one argument, verbatim; nothing runs."""
+    platform = _bypassing_the_model(default_platform(), engine=engine, git_url=payload)
+    repo = _render_base(platform, tmp_path / "out")
+    (tmp_path / "keys").mkdir()
+    for cluster in [*platform.clusters, "admin"]:
+        name = cluster if isinstance(cluster, str) else cluster.name
+        (tmp_path / "keys" / f"{name}.agekey").write_text("# fake key\n")
+    for args in (["--help"], ["--dry-run"], ["--keys-dir", str(tmp_path / "keys")]):
+        done = _run_script(repo, fake_tools, *args)
+        assert done.returncode == 0, done.stderr
+    assert _pwned(tmp_path) == []
+    if engine == "flux":
+        log = Path(fake_tools["FAKE_LOG"]).read_text(encoding="utf-8")
+        bootstrap = next(line for line in log.splitlines() if line.startswith("flux bootstrap"))
+        argv = subprocess.run(
+            ["bash", "-c", f'printf "%s\\0" {bootstrap.removeprefix("flux ")}'],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split("\0")
+        expected = payload.replace("git@github.com:", "ssh://git@github.com/")
+        assert f"--url={expected}" in argv
+
+
+def test_c2_bootstrap_reads_nothing_from_platform_yaml(
+    tmp_path: Path, fake_tools: dict[str, str]
+) -> None:
+    """A platform.yaml edited by hand to hold the payloads changes nothing the scripts run."""
+    platform = default_platform()
+    repo = _render_base(platform, tmp_path / "out")
+    (repo / "platform.yaml").write_text(
+        "\n".join(f"git_url: {yaml.safe_dump(p).strip()}" for p in SHELL_PAYLOADS[:1]) + "\n"
+    )
+    for args in (["--help"], ["--dry-run"]):
+        assert _run_script(repo, fake_tools, *args).returncode == 0
+    assert _pwned(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- C1: templates
+
+
+@pytest.mark.parametrize("payload", TEMPLATE_PAYLOADS)
+def test_c1_a_template_in_a_value_is_written_not_run(payload: str, tmp_path: Path) -> None:
+    platform = _bypassing_the_model(default_platform(), git_url=payload)
+    tenant = replace(platform.tenants[0], path="./{{ 7*7 }}deploy", repo_url=payload)
+    platform = replace(platform, tenants=(tenant, *platform.tenants[1:]))
+    repo = _render_base(platform, tmp_path)
+    renderer = Renderer(platform)
+    renderer.root(repo)
+    for cluster in platform.clusters:
+        renderer.cluster(repo, cluster)
+    renderer.tenant(repo, tenant)
+    assert _pwned(tmp_path) == []
+    gotk_sync = (repo / "clusters/hub/flux-system/gotk-sync.yaml").read_text()
+    assert next(yaml.safe_load_all(gotk_sync))["spec"]["url"] == payload
+    tenant_sync = list(yaml.safe_load_all((repo / "tenants/team-a/sync/sync.yaml").read_text()))
+    assert tenant_sync[0]["spec"]["path"] == "./{{ 7*7 }}deploy"
+
+
+# --------------------------------------------------------------------------- M6, M8: YAML data
+
+# Tenant names, groups and channels that YAML would read as other types or as structure.
+# (Cluster names, envs and regions like these are refused: Flux substitutes them into
+# manifests as text, where no quoting survives; see tests/test_model_hardening.py.)
+AWKWARD = {
+    "repo_name": "awkward-platform",
+    "clusters": [
+        {"name": "hub", "role": "hub", "env": "mgmt"},
+        {"name": "dev-1", "role": "spoke", "env": "dev"},
+        {"name": "prod-1", "role": "spoke", "env": "prod", "region": "eu-1"},
+    ],
+    "tenants": [
+        {"name": "true", "sso_group": "team: admins"},
+        {"name": "1e3", "clusters": ["prod-1"]},
+        {"name": "0123", "sso_group": "on"},
+        {"name": "null", "clusters": ["dev-1"]},
+    ],
+    "sso": {"admin_group": "platform: admins", "readonly_group": "yes"},
+}
+
+
+def _objects(repo: Path) -> list[dict[str, Any]]:
+    found = []
+    for path in repo.rglob("*.yaml"):
+        if ".git" in path.parts or path.name == ".sops.yaml":
+            continue
+        found += [d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict)]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("engine", "provider", "channel"),
+    [
+        ("flux", "slack", "#alerts: ops"),
+        ("argocd", "msteams", "#alerts"),
+        ("argocd", "slack", "a: b"),
+    ],
+)
+def test_m6_m8_awkward_values_stay_strings_and_the_repo_validates(
+    engine: str, provider: str, channel: str, tmp_path: Path
+) -> None:
+    answers = {
+        **AWKWARD,
+        "engine": engine,
+        "notifications": {"provider": provider, "channel": channel},
+    }
+    result = new(load_answers(answers), tmp_path / "out", tmp_path / "keys")
+    repo = result.repo_dir
+    report = validate(repo, schema_locations=[str(SCHEMAS)], jobs=2)
+    assert [str(f) for f in report.findings] == []
+
+    objects = _objects(repo)
+    namespaces = {o["metadata"]["name"] for o in objects if o.get("kind") == "Namespace"}
+    assert {"true", "1e3", "0123", "null"} <= namespaces
+    subjects = [
+        s["name"]
+        for o in objects
+        if o.get("kind") == "RoleBinding"
+        for s in o.get("subjects", [])
+        if s.get("kind") == "Group"
+    ]
+    assert {"team: admins", "on"} <= set(subjects)
+    text = "\n".join(p.read_text() for p in repo.rglob("*.yaml") if ".git" not in p.parts)
+    assert "&amp;" not in text and "&#39;" not in text and "&lt;" not in text
+    if engine == "argocd":
+        cm = next(
+            o for o in objects if o.get("metadata", {}).get("name") == "argocd-notifications-cm"
+        )
+        service = yaml.safe_load(
+            cm["data"][f"service.{'teams' if provider == 'msteams' else provider}"]
+        )
+        subscriptions = yaml.safe_load(cm["data"]["subscriptions"])
+        if provider == "msteams":
+            assert service == {"recipientUrls": {channel: "$teams-webhook-url"}}
+        assert subscriptions[0]["recipients"] == [
+            f"{'teams' if provider == 'msteams' else provider}:{channel}"
+        ]
+    else:
+        providers = [o for o in objects if o.get("kind") == "Provider"]
+        assert providers and all(p["spec"]["channel"] == channel for p in providers)
