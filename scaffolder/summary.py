@@ -7,6 +7,7 @@ from pathlib import Path
 
 from scaffolder.generate import GeneratedRepo
 from scaffolder.model import Platform
+from scaffolder.quoting import shell_word
 
 
 def _shown(path: Path, start: Path) -> str:
@@ -23,6 +24,8 @@ def new_summary(platform: Platform, result: GeneratedRepo, cwd: Path | None = No
     keys_from_repo = os.path.relpath(result.keys_dir, result.repo_dir)
     spokes = ", ".join(c.name for c in platform.spokes)
     tenants = ", ".join(t.name for t in platform.tenants) or "none"
+    # The next steps are commands to paste: every value in them is one quoted shell word.
+    keys_arg = shell_word(keys_from_repo)
     return "\n".join(
         [
             f"Created {repo} ({platform.engine}): hub {platform.hub.name}; spokes {spokes}; "
@@ -32,10 +35,10 @@ def new_summary(platform: Platform, result: GeneratedRepo, cwd: Path | None = No
             "platform.yaml holds the answers.",
             "",
             "Next steps:",
-            f"  cd {repo}",
-            f"  git remote add origin {platform.git_url}",
-            f"  git push -u origin {platform.git_branch}",
-            f"  scripts/bootstrap.sh --keys-dir {keys_from_repo} --dry-run   # see every command",
-            f"  scripts/bootstrap.sh --keys-dir {keys_from_repo}",
+            f"  cd {shell_word(repo)}",
+            f"  git remote add origin {shell_word(platform.git_url)}",
+            f"  git push -u origin {shell_word(platform.git_branch)}",
+            f"  scripts/bootstrap.sh --keys-dir {keys_arg} --dry-run   # see every command",
+            f"  scripts/bootstrap.sh --keys-dir {keys_arg}",
         ]
     )

@@ -118,14 +118,42 @@ def test_the_summary_names_the_keys_folder_and_next_steps(default_run: Run) -> N
     summary = default_run.done.stdout
     assert f"Private age keys: {default_run.keys}/" in summary
     assert "Next steps:" in summary
-    assert f"cd {default_run.repo}\n" in summary
-    assert "git remote add origin https://github.com/acme/acme-platform.git" in summary
-    assert "git push -u origin main" in summary
-    bootstrap = f"scripts/bootstrap.sh --keys-dir ../{REPO}.keys"
+    assert f"cd '{default_run.repo}'\n" in summary
+    assert "git remote add origin 'https://github.com/acme/acme-platform.git'" in summary
+    assert "git push -u origin 'main'" in summary
+    bootstrap = f"scripts/bootstrap.sh --keys-dir '../{REPO}.keys'"
     assert f"{bootstrap} --dry-run" in summary
     # The next steps work as printed: the script exists and the keys path resolves from the repo.
     assert os.access(default_run.repo / "scripts" / "bootstrap.sh", os.X_OK)
     assert (default_run.repo / f"../{REPO}.keys").resolve() == default_run.keys.resolve()
+
+
+def test_l7_the_next_steps_run_as_printed(default_run: Run, tmp_path: Path) -> None:
+    """Pasted into bash from the folder `new` ran in, the printed steps work (every value is
+    one quoted word); `git push` and the real bootstrap are left out (no remote, no cluster)."""
+    steps = default_run.done.stdout.split("Next steps:\n", 1)[1].splitlines()
+    runnable = [
+        line.split("  #")[0].strip()
+        for line in steps
+        if line.strip()
+        and "git push" not in line
+        and not line.rstrip().endswith("--keys-dir '../acme-platform.keys'")
+    ]
+    assert len(runnable) == 3, runnable
+    copy = tmp_path / "copy"
+    shutil.copytree(default_run.root, copy, symlinks=True)
+    script = " && ".join(runnable).replace(str(default_run.root), str(copy))
+    done = subprocess.run(
+        ["bash", "-c", script],
+        cwd=copy / "cwd",
+        env=cli_env(tmp_path / "home"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "git remote" not in done.stderr
 
 
 def test_the_printed_dry_run_works(default_run: Run) -> None:
@@ -154,7 +182,7 @@ def test_keys_dir_is_honoured(custom_run: Run) -> None:
     assert stat.S_IMODE(custom_run.keys.stat().st_mode) == 0o700
     assert os.listdir(custom_run.out) == [REPO]
     assert "Private age keys: vault/platform-keys/" in custom_run.done.stdout  # below the cwd
-    assert "--keys-dir ../../vault/platform-keys" in custom_run.done.stdout
+    assert "--keys-dir '../../vault/platform-keys'" in custom_run.done.stdout
 
 
 def test_keys_dir_inside_the_repo_is_refused(
