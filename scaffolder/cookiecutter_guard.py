@@ -11,7 +11,10 @@ cookiecutter builds, before anything is compiled, and it does two things there:
 - ``from_string`` compiles only the one template string this project's root template needs
   cookiecutter to render, the project folder name ``{{cookiecutter.repo_name}}``. Every other
   string handed to it (answers, defaults, hook scripts, the paths of files copied without
-  rendering) comes back as itself: a constant template that outputs the string verbatim.
+  rendering) comes back as itself: a constant template that outputs the string verbatim;
+- rendering that folder name is the first thing cookiecutter does with the answers, so the
+  answers model checks them there: a broken rule stops cookiecutter with one line before
+  anything is written (cookiecutter prints a FailedHookException's message and exits 1).
 
 The root skeleton's files are copied without rendering (``_copy_without_render``) except
 ``.cookiecutter-context.json``, which writes the answers as JSON for the post-generate hook;
@@ -23,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from cookiecutter.environment import StrictEnvironment
+from cookiecutter.exceptions import FailedHookException
 from jinja2 import Environment, Template
 from jinja2.ext import Extension
 from jinja2.sandbox import SandboxedEnvironment, safe_range
@@ -33,6 +37,21 @@ from scaffolder.paths import ROOT_SKELETON
 TEMPLATE_STRINGS = frozenset({ROOT_SKELETON})
 
 
+class _ProjectFolderName(Template):
+    """The project folder name: rendered once the answers are known, after checking them."""
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        from scaffolder.context import answers_from_root_context
+        from scaffolder.errors import ScaffoldError
+        from scaffolder.model import load_answers
+
+        try:
+            load_answers(answers_from_root_context(dict(*args, **kwargs)["cookiecutter"]))
+        except ScaffoldError as err:
+            raise FailedHookException(f"error: {err}") from None
+        return super().render(*args, **kwargs)
+
+
 class _GuardedEnvironment(SandboxedEnvironment, StrictEnvironment):  # type: ignore[misc]
     def from_string(  # type: ignore[override]
         self,
@@ -41,7 +60,7 @@ class _GuardedEnvironment(SandboxedEnvironment, StrictEnvironment):  # type: ign
         template_class: type[Template] | None = None,
     ) -> Template:
         if isinstance(source, str) and source in TEMPLATE_STRINGS:
-            return super().from_string(source, globals, template_class)
+            return super().from_string(source, globals, _ProjectFolderName)
         return super().from_string("{{ verbatim }}", {"verbatim": source}, template_class)
 
 
