@@ -7,11 +7,13 @@ rule raises ``AnswersError`` naming the field and the value.
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import stat
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -936,25 +938,237 @@ _HEADER = (
     "# Feed it back with `gitops-scaffold new --config platform.yaml`.\n"
 )
 
+_NULL_TAG = "tag:yaml.org,2002:null"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+
+
+class _AnswersDumper(yaml.SafeDumper):
+    """safe_dump, also quoting the strings that answers files read as booleans (``tRuE``)."""
+
+
+_AnswersDumper.add_implicit_resolver(_BOOL_TAG, re.compile(r"(?i:true|false)\Z"), list("tTfF"))
+
 
 def answers_yaml(platform: Platform) -> str:
-    return _HEADER + yaml.safe_dump(dump_answers(platform), sort_keys=False, width=100)
+    body = yaml.dump(dump_answers(platform), Dumper=_AnswersDumper, sort_keys=False, width=100)
+    return _HEADER + body
+
+
+# --------------------------------------------------------------------------- answers files
+
+MAX_ANSWERS_FILE = 1024 * 1024  # bytes (an answers file is a few kilobytes)
+MAX_NESTING = 20  # levels of lists and mappings (an answers file needs 4)
+_TOO_LARGE = "is larger than 1 MiB (an answers file is a few kilobytes)"
+
+# Plain scalars typed as YAML 1.2's core schema types them, narrowed to the spellings that read
+# back as written: true/false in any case, null/~/empty, decimal integers without a leading zero,
+# decimal floats that Python prints the same. Everything else is the string written: cluster
+# 010 stays "010" and env on stays "on", where YAML 1.1 would make them 8 and True (L5).
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_BOOLS = {"true": True, "false": False}
+_INT = re.compile(r"0|-?[1-9][0-9]{0,17}")
+_FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+
+
+def _plain_scalar_tag(text: str) -> str:
+    if text in _NULLS:
+        return _NULL_TAG
+    if text.lower() in _BOOLS:
+        return _BOOL_TAG
+    if _INT.fullmatch(text):
+        return _INT_TAG
+    if _FLOAT.fullmatch(text) and str(float(text)) == text:
+        return _FLOAT_TAG
+    return yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG
+
+
+class _RefusedYaml(yaml.MarkedYAMLError):
+    """Valid YAML that an answers file may not use (anchors, tags, duplicate keys...)."""
+
+    def __init__(self, problem: str, mark: Any) -> None:
+        super().__init__(problem=problem, problem_mark=mark)
+
+
+class _CoreResolver(yaml.resolver.BaseResolver):
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is yaml.SequenceNode:
+            return self.DEFAULT_SEQUENCE_TAG
+        if kind is yaml.MappingNode:
+            return self.DEFAULT_MAPPING_TAG
+        return _plain_scalar_tag(value) if implicit[0] else self.DEFAULT_SCALAR_TAG
+
+
+class _TreeComposer(yaml.composer.Composer):
+    """Composes a tree: no anchors or aliases (M2: no alias bomb), at most MAX_NESTING deep."""
+
+    depth = 0
+    peek_event: Callable[[], Any]  # the parser's
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.NodeEvent) and event.anchor is not None:
+            raise _RefusedYaml(
+                "anchors and aliases are not allowed in an answers file", event.start_mark
+            )
+        if self.depth >= MAX_NESTING:
+            raise _RefusedYaml(f"nests deeper than {MAX_NESTING} levels", event.start_mark)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def _scalar_constructor(
+    accepts: Callable[[str], object], convert: Callable[[str], object], kind: str
+) -> Callable[[Any, Any], object]:
+    """A constructor for a core scalar tag, also when the tag is written (``!!int 010``)."""
+
+    def construct(loader: Any, node: Any) -> object:
+        text = loader.construct_scalar(node)
+        if not accepts(text):
+            raise _RefusedYaml(f"{shown(text)} is not {kind}", node.start_mark)
+        return convert(text)
+
+    return construct
+
+
+def _refuse_tag(loader: Any, node: Any) -> object:
+    tag = re.sub(r"^tag:yaml\.org,2002:", "!!", node.tag)  # as written: !!python/object
+    raise _RefusedYaml(f"the tag {shown(tag)} is not allowed in an answers file", node.start_mark)
+
+
+class _CoreConstructor(yaml.constructor.SafeConstructor):
+    """Builds the core schema's types only; duplicate keys and any other tag are errors."""
+
+    yaml_constructors: ClassVar[dict[str | None, Any]] = {
+        _NULL_TAG: _scalar_constructor(_NULLS.__contains__, lambda _: None, "null"),
+        _BOOL_TAG: _scalar_constructor(
+            lambda t: t.lower() in _BOOLS, lambda t: _BOOLS[t.lower()], "true or false"
+        ),
+        _INT_TAG: _scalar_constructor(_INT.fullmatch, int, "a decimal whole number"),
+        _FLOAT_TAG: _scalar_constructor(_FLOAT.fullmatch, float, "a decimal number"),
+        "tag:yaml.org,2002:str": yaml.constructor.SafeConstructor.construct_yaml_str,
+        "tag:yaml.org,2002:seq": yaml.constructor.SafeConstructor.construct_yaml_seq,
+        "tag:yaml.org,2002:map": yaml.constructor.SafeConstructor.construct_yaml_map,
+        None: _refuse_tag,  # any other tag: !!python/object, !!binary, !local, ...
+    }
+    yaml_multi_constructors: ClassVar[dict[str | None, Any]] = {}
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Hashable, Any]:
+        """Keys in written order; a key written twice is an error, not "the last one wins"."""
+        if not isinstance(node, yaml.MappingNode):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"expected a mapping node, but found {node.id}", node.start_mark
+            )
+        mapping: dict[Hashable, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, Hashable):
+                raise _RefusedYaml("a mapping key must be a scalar", key_node.start_mark)
+            if key in mapping:
+                raise _RefusedYaml(f"the key {shown(key)} appears twice", key_node.start_mark)
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+
+class _AnswersLoading(_TreeComposer, _CoreConstructor, _CoreResolver):
+    """Composition, construction and typing of answers files, over either parser below."""
+
+    def __init__(self) -> None:
+        _TreeComposer.__init__(self)
+        _CoreConstructor.__init__(self)
+        _CoreResolver.__init__(self)
+
+
+class _PythonLoader(_AnswersLoading, yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
+    def __init__(self, text: str) -> None:
+        yaml.reader.Reader.__init__(self, text)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        _AnswersLoading.__init__(self)
+
+
+_Loader: Any = _PythonLoader
+try:
+    from yaml._yaml import CParser
+except ImportError:  # PyYAML built without libyaml
+    pass
+else:
+
+    class _LibyamlLoader(_AnswersLoading, CParser):
+        """libyaml's parser: a third of the pure-Python time on a large file."""
+
+        def __init__(self, text: str) -> None:
+            CParser.__init__(self, text)
+            _AnswersLoading.__init__(self)
+
+    _Loader = _LibyamlLoader
+
+
+def parse_answers_text(text: str, source: str) -> object:
+    """The data of an answers file's text, parsed for untrusted input.
+
+    YAML 1.2 core types (see _plain_scalar_tag); no anchors or aliases, no tags beyond the core
+    ones, no duplicate keys; at most MAX_ANSWERS_FILE characters. ``source`` names the text in
+    messages (``--config: platform.yaml``). Raises UsageError with one line.
+    """
+    if len(text) > MAX_ANSWERS_FILE:
+        raise UsageError(f"{source} {_TOO_LARGE}")
+    try:
+        loader = _Loader(text)  # the pure-Python reader checks the characters here already
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        if isinstance(err, _RefusedYaml):
+            raise UsageError(f"{source}{where}: {err.problem}") from None
+        raise UsageError(f"{source}{where} is not valid YAML") from None
+
+
+# Opening never waits for a pipe's writer and never makes a terminal the controlling one; the
+# type is checked again on the opened file, so a swap after the first check changes nothing.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+
+
+def _require_regular_file(mode: int, source: str) -> None:
+    if stat.S_ISDIR(mode):
+        raise UsageError(f"{source} is a directory, not an answers file")
+    if not stat.S_ISREG(mode):
+        raise UsageError(f"{source} is not a regular file (a device, a pipe or a socket)")
+
+
+def _read_answers_bytes(path: Path, source: str) -> bytes:
+    """At most MAX_ANSWERS_FILE + 1 bytes of a regular file (L2: never a device or a pipe)."""
+    try:
+        _require_regular_file(path.stat().st_mode, source)
+        fd = os.open(path, _OPEN_FLAGS)
+        with open(fd, "rb") as stream:
+            _require_regular_file(os.fstat(fd).st_mode, source)
+            return stream.read(MAX_ANSWERS_FILE + 1)
+    except FileNotFoundError:
+        raise UsageError(f"{source} does not exist") from None
+    except OSError as err:
+        raise UsageError(f"--config: cannot read {path}: {err.strerror}") from None
 
 
 def read_answers_file(path: Path) -> Platform:
+    """The answers of a ``--config`` file: regular, UTF-8, at most 1 MiB (L1, L2, L4)."""
+    source = f"--config: {path}"
+    data = _read_answers_bytes(path, source)
+    if len(data) > MAX_ANSWERS_FILE:
+        raise UsageError(f"{source} {_TOO_LARGE}")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"--config: {path} does not exist") from None
-    except OSError as err:
-        raise UsageError(f"--config: cannot read {path}: {err.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise UsageError(f"--config: {path}{where} is not valid YAML") from None
-    return load_answers(data if data is not None else {})
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise UsageError(f"{source} is not UTF-8 text (byte {err.start + 1})") from None
+    answers = parse_answers_text(text, source)
+    return load_answers(answers if answers is not None else {})
 
 
 def with_engine(platform: Platform, engine: str | None) -> Platform:
