@@ -280,6 +280,7 @@ _FORBIDDEN_SEQUENCES = (
 
 
 def _as_written(value: str) -> str:
+    """What a message shows of most answers: the value itself (shortened by AnswersError)."""
     return value
 
 
@@ -640,6 +641,7 @@ class _CronField:
         return number if self.low <= number <= self.high else None
 
     def bounds(self) -> str:
+        """The values a message says this field takes, e.g. ``1-12 or JAN-DEC``."""
         names = f" or {self.names[0]}-{self.names[-1]}" if self.names else ""
         return f"{self.low}-{self.high}{names}"
 
@@ -973,6 +975,7 @@ _FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 
 
 def _plain_scalar_tag(text: str) -> str:
+    """The type of an unquoted scalar: str unless it reads back exactly as written."""
     if text in _NULLS:
         return _NULL_TAG
     if text.lower() in _BOOLS:
@@ -992,6 +995,8 @@ class _RefusedYaml(yaml.MarkedYAMLError):
 
 
 class _CoreResolver(yaml.resolver.BaseResolver):
+    """Types nodes by _plain_scalar_tag instead of PyYAML's YAML 1.1 resolvers."""
+
     def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
         if kind is yaml.SequenceNode:
             return self.DEFAULT_SEQUENCE_TAG
@@ -1036,6 +1041,7 @@ def _scalar_constructor(
 
 
 def _refuse_tag(loader: Any, node: Any) -> object:
+    """Any tag but the core ones: !!python/... would build objects, the rest has no use here."""
     tag = re.sub(r"^tag:yaml\.org,2002:", "!!", node.tag)  # as written: !!python/object
     raise _RefusedYaml(f"the tag {shown(tag)} is not allowed in an answers file", node.start_mark)
 
@@ -1084,6 +1090,8 @@ class _AnswersLoading(_TreeComposer, _CoreConstructor, _CoreResolver):
 
 
 class _PythonLoader(_AnswersLoading, yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
+    """PyYAML's own parser: there whether or not PyYAML was built with libyaml."""
+
     def __init__(self, text: str) -> None:
         yaml.reader.Reader.__init__(self, text)
         yaml.scanner.Scanner.__init__(self)
@@ -1137,6 +1145,7 @@ _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY
 
 
 def _require_regular_file(mode: int, source: str) -> None:
+    """Only a regular file has an end: a device or a pipe could be read forever (L2)."""
     if stat.S_ISDIR(mode):
         raise UsageError(f"{source} is a directory, not an answers file")
     if not stat.S_ISREG(mode):
