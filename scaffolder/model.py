@@ -7,15 +7,17 @@ rule raises ``AnswersError`` naming the field and the value.
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import stat
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
-from scaffolder.errors import AnswersError, UsageError
+from scaffolder.errors import AnswersError, UsageError, shown
 
 ENGINES = ("flux", "argocd")
 ROLES = ("hub", "spoke")
@@ -30,6 +32,7 @@ MAX_LABEL = 63
 MAX_REPO_NAME = 100
 MAX_CHANNEL = 80
 MAX_GROUP = 256
+MAX_TENANT_PATH = 200
 
 # Cluster and tenant names become namespaces (a tenant's namespace, a spoke's namespace on the
 # hub): none may take the namespace of Kubernetes itself or of a platform component.
@@ -51,26 +54,63 @@ RESERVED_NAMESPACES = frozenset(
         "platform-system",  # Flux: each cluster's own SOPS secrets
     }
 )
+# Beyond those, names that are system namespaces by convention (kube-*, *-system, openshift and
+# openshift-*: see _is_system_namespace) and these namespaces of infrastructure that clusters
+# commonly run: a tenant of that name would be admin of the component (R2), a spoke of that name
+# would share its namespace on the hub. Names ending in -system (gatekeeper-system,
+# calico-system, metallb-system, ...) are covered by the suffix rule and not listed here.
+INFRASTRUCTURE_NAMESPACES = frozenset(
+    {
+        "ingress-nginx",
+        "nginx-ingress",
+        "tigera-operator",
+        "calico-apiserver",
+        "local-path-storage",
+        "velero",
+        "linkerd",
+        "linkerd-viz",
+        "linkerd-jaeger",
+        "linkerd-multicluster",
+        "istio-ingress",
+        "istio-egress",
+        "kubernetes-dashboard",
+        "rook-ceph",
+        "kyverno",
+        "keda",
+        "knative-serving",
+        "knative-eventing",
+        "external-dns",
+        "kubevirt",
+    }
+)
 # Tenant names also name Argo CD AppProjects: these belong to the platform.
 RESERVED_PROJECTS = frozenset({"default", "platform", "addons", "tenant-guardrails"})
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_REPO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_HTTPS_URL = re.compile(r"^https://(?P<host>[A-Za-z0-9.-]+)(:\d+)?/(?P<path>[^\s@?#]+)$")
+# Every pattern is used with fullmatch (a `$` would also match before a final newline) and
+# spells out ASCII classes ([0-9], not \d, which also matches other scripts' digits).
+_DNS_LABEL = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?")
+_REPO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# Git URLs: a DNS-style host and path segments of unreserved characters, so that no shell,
+# YAML or template metacharacter ($ ` " ' ; & | < > ( ) { } [ ] \ * ? ! # % space) can be in one.
+_URL_HOST = r"(?P<host>[A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9][A-Za-z0-9-]*)*)"
+_URL_USER = r"[A-Za-z0-9._][A-Za-z0-9._-]*"
+_URL_PORT = r"(?::[0-9]{1,5})?"
+_URL_PATH = r"[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*"
+_HTTPS_URL = re.compile(rf"https://{_URL_HOST}{_URL_PORT}/(?P<path>{_URL_PATH})\Z")
 _SSH_URL = re.compile(
-    r"^ssh://(?P<user>[A-Za-z0-9._-]+@)?(?P<host>[A-Za-z0-9.-]+)(:\d+)?/(?P<path>[^\s?#]+)$"
+    rf"ssh://(?:(?P<user>{_URL_USER})@)?{_URL_HOST}{_URL_PORT}/(?P<path>{_URL_PATH})\Z"
 )
 # scp-like Git URLs (git@host:org/repo.git); context.git_url_form rewrites them as ssh:// URLs.
-SCP_URL = re.compile(
-    r"^(?P<user>[A-Za-z0-9._-]+)@(?P<host>[A-Za-z0-9.-]+):(?P<path>[^\s/?#][^\s?#]*)$"
-)
-_BRANCH_CHARS = re.compile(r"^[A-Za-z0-9._/-]+$")
-_CHANNEL = re.compile(r"^[#@]?[A-Za-z0-9][A-Za-z0-9 ._:/-]*$")
-_GROUP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@:/-]*$")
-_TIME_ZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$")
-_QUANTITY = re.compile(r"^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$")
-_DURATION = re.compile(r"^\d+[hm]$")
-_CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z]+$")
+SCP_URL = re.compile(rf"(?P<user>{_URL_USER})@{_URL_HOST}:(?P<path>(?!-){_URL_PATH})\Z")
+# git allows single braces in branch names (release/{v2}); check_text refuses {{ {% {#.
+_BRANCH_CHARS = re.compile(r"[A-Za-z0-9._/@{}-]+")
+_TENANT_PATH = re.compile(r"\./(?:[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*/?)?")
+_CHANNEL = re.compile(r"[#@]?[A-Za-z0-9][A-Za-z0-9 ._:/-]*")
+_GROUP = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._@:/-]*")
+_TIME_ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*")
+_QUANTITY = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:m|Ki|Mi|Gi|Ti|k|M|G|T)?")
+_DURATION = re.compile(r"[0-9]+[hm]")
+_COUNT = re.compile(r"[0-9]{1,6}")
 
 
 @dataclass(frozen=True)
@@ -222,7 +262,53 @@ def default_platform() -> Platform:
     return load_answers(DEFAULT_ANSWERS)
 
 
+# --------------------------------------------------------------------------- the text of answers
+
+# No answer needs a control character or any of these sequences, and each would turn data into
+# structure or code downstream: answers land in YAML, in shell scripts, in one-line messages and
+# in values that cookiecutter renders as Jinja templates (C1, C2, M7, L6). check_text refuses them
+# in every string answer, list items included.
+_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1, line breaks
+_FORBIDDEN_SEQUENCES = (
+    ("{{", "a template expression"),
+    ("{%", "a template statement"),
+    ("{#", "a template comment"),
+    ("$(", "a shell command substitution"),
+    ("`", "a shell command substitution"),
+    ("${", "a shell parameter expansion"),
+)
+
+
+def _as_written(value: str) -> str:
+    """What a message shows of most answers: the value itself (shortened by AnswersError)."""
+    return value
+
+
+def check_text(where: str, value: str, redact: Callable[[str], str] = _as_written) -> str:
+    """Refuse control characters and template or shell syntax, whatever the field.
+
+    ``redact`` gives the text a message may show (URLs: no credentials, no query).
+    """
+    control = _CONTROL_CHARACTER.search(value)
+    if control is not None:
+        problem = f"must not contain a control character (U+{ord(control.group()):04X})"
+        raise AnswersError(where, redact(value), problem)
+    for sequence, meaning in _FORBIDDEN_SEQUENCES:
+        if sequence in value:
+            raise AnswersError(where, redact(value), f"must not contain {meaning} ({sequence!r})")
+    return value
+
+
+def _answer_text(where: str, value: object, redact: Callable[[str], str] = _as_written) -> str:
+    """The one way a string answer is read: a scalar, through check_text, outer spaces dropped."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise AnswersError(where, value, "must be a string")
+    return check_text(where, str(value), redact).strip()
+
+
 # --------------------------------------------------------------------------- parsing
+
+_FIELD_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
 class _Reader:
@@ -242,13 +328,20 @@ class _Reader:
         self.seen.add(key)
         return self.data.get(key, default)
 
-    def string(self, key: str, default: str | None = None) -> str:
+    def string(
+        self, key: str, default: str | None = None, redact: Callable[[str], str] = _as_written
+    ) -> str:
         value = self.get(key, default)
         if value is None:
             raise AnswersError(self.path(key), value, "is required")
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise AnswersError(self.path(key), value, "must be a string")
-        return str(value).strip()
+        return _answer_text(self.path(key), value, redact)
+
+    def strings(self, key: str, default: list[Any] | None = None) -> list[str] | None:
+        """A list of strings, each read like ``string`` (None when absent and no default)."""
+        values = self.sequence(key, default)
+        if values is None:
+            return None
+        return [_answer_text(f"{self.path(key)}[{i}]", v) for i, v in enumerate(values)]
 
     def boolean(self, key: str, default: bool) -> bool:
         value = self.get(key, default)
@@ -278,7 +371,15 @@ class _Reader:
     def finish(self) -> None:
         for key in self.data:
             if key not in self.seen:
-                raise AnswersError(self.path(str(key)), self.data[key], "is not a known field")
+                raise AnswersError(
+                    self.path(_field_name(key)), self.data[key], "is not a known field"
+                )
+
+
+def _field_name(key: object) -> str:
+    """An unknown key as a message names it: a plain name as is, anything else as a short repr."""
+    text = str(key) if isinstance(key, (str, int)) else ""
+    return text if _FIELD_NAME.fullmatch(text) else shown(key)
 
 
 # Every rule is a public check_* function taking (field, value) and raising AnswersError, so the
@@ -294,7 +395,7 @@ def check_choice(where: str, value: str, choices: Iterable[str]) -> str:
 
 def check_label(where: str, value: str, max_length: int = MAX_LABEL) -> str:
     """A DNS-1123 label (env, region, namespace-like names)."""
-    if not _DNS_LABEL.match(value):
+    if not _DNS_LABEL.fullmatch(value):
         raise AnswersError(
             where,
             value,
@@ -313,10 +414,28 @@ def check_label(where: str, value: str, max_length: int = MAX_LABEL) -> str:
     return value
 
 
+def _is_system_namespace(name: str) -> bool:
+    """Kubernetes' and distributions' own namespaces, by convention, and known infrastructure."""
+    return (
+        name.startswith(("kube-", "openshift-"))
+        or name.endswith("-system")
+        or name == "openshift"
+        or name in INFRASTRUCTURE_NAMESPACES
+    )
+
+
 def _check_namespace_name(where: str, value: str, max_length: int) -> str:
+    """Cluster and tenant names become namespaces: none may take one that is not the platform's."""
     check_label(where, value, max_length)
-    if value in RESERVED_NAMESPACES or value.startswith("kube-"):
+    if value in RESERVED_NAMESPACES:
         raise AnswersError(where, value, "is a reserved namespace name")
+    if _is_system_namespace(value):
+        raise AnswersError(
+            where,
+            value,
+            "is a system or infrastructure namespace name (kube-*, *-system, openshift-*, "
+            "ingress-nginx, ...): whoever gets it would administer that component",
+        )
     return value
 
 
@@ -346,7 +465,7 @@ def check_new_name(where: str, value: str, taken: Mapping[str, str]) -> str:
 
 
 def check_repo_name(where: str, value: str) -> str:
-    if not _REPO_NAME.match(value) or ".." in value or len(value) > MAX_REPO_NAME:
+    if not _REPO_NAME.fullmatch(value) or ".." in value or len(value) > MAX_REPO_NAME:
         raise AnswersError(
             where,
             value,
@@ -378,37 +497,80 @@ def _mask_credentials(value: str) -> str:
     return "***@" + value.partition("@")[2]
 
 
+def _redact_url(value: str) -> str:
+    """A URL as a message may show it: user info and any query or fragment (tokens) masked."""
+    if _embeds_credentials(value):
+        value = _mask_credentials(value)
+    return re.sub(r"[?#].*", "?***", value, flags=re.DOTALL)
+
+
 def check_git_url(where: str, value: str) -> str:
+    """A plain https://, ssh:// or scp-like (user@host:path) Git URL, without credentials.
+
+    It lands in shell scripts and YAML: its grammar leaves no room for quoting, substitution or
+    template syntax (C1, C2).
+    """
+    shown_url = _redact_url(value)
     if _embeds_credentials(value):
         raise AnswersError(
-            where,
-            _mask_credentials(value),
-            "must not embed credentials (use an SSH deploy key or a token Secret)",
+            where, shown_url, "must not embed credentials (use an SSH deploy key or a token Secret)"
         )
     if value.lower().startswith("http://"):
-        raise AnswersError(where, value, "must use https:// (or SSH), not plain http://")
+        raise AnswersError(where, shown_url, "must use https:// (or SSH), not plain http://")
     if "?" in value or "#" in value:
-        shown = re.sub(r"[?#].*", "?***", value)  # a query may carry a token
-        raise AnswersError(where, shown, "must not carry a query string or fragment")
-    if not (_HTTPS_URL.match(value) or _SSH_URL.match(value) or SCP_URL.match(value)):
+        raise AnswersError(where, shown_url, "must not carry a query string or fragment")
+    match = _HTTPS_URL.match(value) or _SSH_URL.match(value) or SCP_URL.match(value)
+    if match is None:
         raise AnswersError(
-            where, value, "is not an https:// or SSH (git@host:path, ssh://) Git URL"
+            where,
+            shown_url,
+            "is not an https:// or SSH (git@host:path, ssh://) Git URL (a host name, then "
+            "'/'-separated path segments of letters, digits, '.', '_', '~', '-')",
         )
+    if any(segment in (".", "..") for segment in match["path"].split("/")):
+        raise AnswersError(where, shown_url, "must not have '.' or '..' path segments")
     return value
 
 
 def check_branch(where: str, value: str) -> str:
-    """The subset of `git check-ref-format --branch` names that is safe everywhere."""
+    """The subset of `git check-ref-format --branch` names that is safe everywhere.
+
+    Single braces stay allowed, as git allows them (``release/{v2}``); check_text, called here
+    too so that the prompts apply it inline, refuses ``{{``, ``{%`` and ``{#``.
+    """
+    check_text(where, value)
     parts = value.split("/")
     if (
-        not _BRANCH_CHARS.match(value)
-        or value == "HEAD"
+        not _BRANCH_CHARS.fullmatch(value)
+        or value in ("HEAD", "@")
         or value.startswith("-")
         or value.endswith(".")
         or ".." in value
+        or "@{" in value
         or any(not p or p.startswith(".") or p.endswith(".lock") for p in parts)
     ):
         raise AnswersError(where, value, "is not a valid Git branch name")
+    return value
+
+
+def check_tenant_path(where: str, value: str) -> str:
+    """A folder of the tenant repo: ./ then folder names, no '..' (M7).
+
+    It lands in Flux and Argo CD YAML and in kustomize paths: a newline, ' #' or template syntax
+    there would inject YAML, cut the path short, or run as a template.
+    """
+    folders = value[2:].split("/")
+    if (
+        len(value) > MAX_TENANT_PATH
+        or not _TENANT_PATH.fullmatch(value)
+        or any(f in (".", "..") for f in folders)
+    ):
+        raise AnswersError(
+            where,
+            value,
+            "must be a relative path starting with ./ (folder names of letters, digits, '.', "
+            f"'_', '-'; no '.' or '..' folders; at most {MAX_TENANT_PATH} characters)",
+        )
     return value
 
 
@@ -420,7 +582,7 @@ def check_region(where: str, value: str) -> str:
 def check_channel(where: str, value: str) -> str:
     if not value:
         raise AnswersError(where, value, "is required when notifications are enabled")
-    if not _CHANNEL.match(value) or len(value) > MAX_CHANNEL:
+    if not _CHANNEL.fullmatch(value) or len(value) > MAX_CHANNEL:
         raise AnswersError(
             where,
             value,
@@ -431,22 +593,116 @@ def check_channel(where: str, value: str) -> str:
 
 
 def check_group(where: str, value: str) -> str:
-    """An SSO group: it lands in RBAC CSV lines and YAML, so no commas, quotes or newlines."""
-    if not _GROUP.match(value) or len(value) > MAX_GROUP:
+    """An SSO group: it lands in RBAC CSV lines and YAML, so no commas, quotes or newlines.
+
+    ``system:`` groups are Kubernetes' own (system:authenticated is every identity, system:masters
+    is cluster-admin): binding a tenant or platform role to one hands it to them (R2).
+    """
+    if not _GROUP.fullmatch(value) or len(value) > MAX_GROUP:
         raise AnswersError(
             where,
             value,
             "is not an SSO group name (letters, digits, spaces, '.', '_', '@', ':', '/', '-'; "
             "starting with a letter or digit)",
         )
+    if value.lower().startswith("system:"):
+        raise AnswersError(
+            where,
+            value,
+            "is a Kubernetes system group; tenants and platform roles must name their own group",
+        )
     return value
 
 
 def check_count(where: str, value: str, low: int, high: int) -> int:
     """A whole number typed at a prompt (how many spokes)."""
-    if not value.isdigit() or not low <= int(value) <= high:
+    if not _COUNT.fullmatch(value) or not low <= int(value) <= high:
         raise AnswersError(where, value, f"must be a whole number from {low} to {high}")
     return int(value)
+
+
+@dataclass(frozen=True)
+class _CronField:
+    """One field of a cron schedule: its bounds and, for months and weekdays, names from low on."""
+
+    name: str
+    low: int
+    high: int
+    names: tuple[str, ...] = ()
+
+    def number(self, text: str) -> int | None:
+        """The value of a number or name in this field, None when it is neither or out of bounds."""
+        if text.isdigit():
+            number = int(text)
+        elif text.upper() in self.names:
+            number = self.low + self.names.index(text.upper())
+        else:
+            return None
+        return number if self.low <= number <= self.high else None
+
+    def bounds(self) -> str:
+        """The values a message says this field takes, e.g. ``1-12 or JAN-DEC``."""
+        names = f" or {self.names[0]}-{self.names[-1]}" if self.names else ""
+        return f"{self.low}-{self.high}{names}"
+
+
+# As Argo CD parses sync window schedules (robfig/cron): its day of week is 0-6, 7 is refused.
+_CRON_FIELDS = (
+    _CronField("minute", 0, 59),
+    _CronField("hour", 0, 23),
+    _CronField("day of month", 1, 31),
+    _CronField(
+        "month",
+        1,
+        12,
+        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"),
+    ),
+    _CronField("day of week", 0, 6, ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")),
+)
+_CRON_ITEM = re.compile(
+    r"(?:\*|(?P<start>[0-9]{1,2}|[A-Za-z]{3})(?:-(?P<end>[0-9]{1,2}|[A-Za-z]{3}))?)"
+    r"(?:/(?P<step>[0-9]{1,2}))?"
+)
+
+
+def _cron_item_problem(item: str, spec: _CronField) -> str | None:
+    """What is wrong with one comma-separated item of a cron field (None: nothing)."""
+    match = _CRON_ITEM.fullmatch(item)
+    if match is None:
+        return f"the {spec.name} {shown(item)} is not *, N or N-M, optionally with /step"
+    numbers = []
+    for text in (match["start"], match["end"]):
+        if text is not None:
+            number = spec.number(text)
+            if number is None:
+                return f"the {spec.name} {text!r} is not in {spec.bounds()}"
+            numbers.append(number)
+    if len(numbers) == 2 and numbers[0] > numbers[1]:
+        return f"the {spec.name} range {item!r} does not ascend"
+    if match["step"] is not None and not 1 <= int(match["step"]) <= spec.high:
+        return f"the {spec.name} step in {item!r} is not in 1-{spec.high}"
+    return None
+
+
+def check_schedule(where: str, value: str) -> str:
+    """A 5-field cron schedule (L6): minute hour day-of-month month day-of-week.
+
+    Each field is a comma list of *, N or N-M, each optionally with /step; months and weekdays
+    may be named (JAN, MON). Fields are separated by spaces only.
+    """
+    fields = [f for f in value.split(" ") if f]
+    if len(fields) != 5:
+        raise AnswersError(
+            where,
+            value,
+            "is not a 5-field cron schedule (minute hour day-of-month month day-of-week)",
+        )
+    for spec, cron_field in zip(_CRON_FIELDS, fields, strict=True):
+        for item in cron_field.split(","):
+            problem = _cron_item_problem(item, spec)
+            if problem is not None:
+                raise AnswersError(where, value, f"is not a valid cron schedule: {problem}")
+    return value
 
 
 def _read_cluster(data: object, where: str) -> Cluster:
@@ -463,7 +719,7 @@ def _read_quota(reader: _Reader) -> Quota:
     cpu = reader.string("cpu", Quota.cpu)
     memory = reader.string("memory", Quota.memory)
     for key, value in (("cpu", cpu), ("memory", memory)):
-        if not _QUANTITY.match(value):
+        if not _QUANTITY.fullmatch(value):
             raise AnswersError(reader.path(key), value, "is not a Kubernetes quantity")
     pods = reader.integer("pods", Quota.pods)
     reader.finish()
@@ -471,20 +727,18 @@ def _read_quota(reader: _Reader) -> Quota:
 
 
 def _read_tenant(data: object, where: str) -> Tenant:
-    if isinstance(data, str):  # shorthand: "- team-a"
+    if isinstance(data, (str, int)) and not isinstance(data, bool):  # shorthand: "- team-a"
         data = {"name": data}
     reader = _Reader(data, where)
     name = check_tenant_name(reader.path("name"), reader.string("name"))
-    raw_clusters = reader.sequence("clusters")
+    raw_clusters = reader.strings("clusters")
     clusters = None
     if raw_clusters is not None:
         clusters = check_tenant_clusters(reader.path("clusters"), raw_clusters)
-    repo_url = reader.string("repo_url", "")
+    repo_url = reader.string("repo_url", "", redact=_redact_url)
     if repo_url:
         check_git_url(reader.path("repo_url"), repo_url)
-    path = reader.string("path", Tenant.path)
-    if not path.startswith("./") or ".." in path.split("/"):
-        raise AnswersError(reader.path("path"), path, "must be a relative path starting with ./")
+    path = check_tenant_path(reader.path("path"), reader.string("path", Tenant.path))
     sso_group = reader.string("sso_group", "")
     if sso_group:
         check_group(reader.path("sso_group"), sso_group)
@@ -496,26 +750,23 @@ def _read_tenant(data: object, where: str) -> Tenant:
 def _read_sync_window(data: object, where: str) -> SyncWindow:
     reader = _Reader(data, where)
     kind = check_choice(reader.path("kind"), reader.string("kind", "deny"), SYNC_WINDOW_KINDS)
-    schedule = reader.string("schedule")
-    fields = schedule.split()
-    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
-        raise AnswersError(reader.path("schedule"), schedule, "is not a 5-field cron schedule")
+    schedule = check_schedule(reader.path("schedule"), reader.string("schedule"))
     duration = reader.string("duration", "1h")
-    if not _DURATION.match(duration):
+    if not _DURATION.fullmatch(duration):
         raise AnswersError(reader.path("duration"), duration, "must look like 8h or 30m")
-    envs = reader.sequence("envs") or []
+    envs = reader.strings("envs") or []
     if not envs:
         raise AnswersError(reader.path("envs"), envs, "must name at least one env")
     manual_sync = reader.boolean("manual_sync", True)
     time_zone = reader.string("time_zone", "UTC")
-    if not _TIME_ZONE.match(time_zone):
+    if not _TIME_ZONE.fullmatch(time_zone):
         raise AnswersError(reader.path("time_zone"), time_zone, "is not a tz database name")
     reader.finish()
     return SyncWindow(
         kind,
         schedule,
         duration,
-        tuple(check_label(f"{reader.path('envs')}[{i}]", str(e)) for i, e in enumerate(envs)),
+        tuple(check_label(f"{reader.path('envs')}[{i}]", e) for i, e in enumerate(envs)),
         manual_sync,
         time_zone,
     )
@@ -548,8 +799,8 @@ def _read_sections(reader: _Reader) -> dict[str, Any]:
 
     sync_r = reader.section("sync")
     manual_envs = tuple(
-        check_label(f"sync.manual_envs[{i}]", str(e))
-        for i, e in enumerate(sync_r.sequence("manual_envs", []) or [])
+        check_label(f"{sync_r.path('manual_envs')}[{i}]", e)
+        for i, e in enumerate(sync_r.strings("manual_envs", []) or [])
     )
     windows = tuple(
         _read_sync_window(w, f"sync.windows[{i}]")
@@ -582,7 +833,9 @@ def load_answers(data: object) -> Platform:
     repo_name = check_repo_name(
         "repo_name", reader.string("repo_name", DEFAULT_ANSWERS["repo_name"])
     )
-    git_url = check_git_url("git_url", reader.string("git_url", default_git_url(repo_name)))
+    git_url = check_git_url(
+        "git_url", reader.string("git_url", default_git_url(repo_name), redact=_redact_url)
+    )
     git_branch = check_branch("git_branch", reader.string("git_branch", "main"))
     engine = check_choice("engine", reader.string("engine", "flux"), ENGINES)
 
@@ -687,25 +940,244 @@ _HEADER = (
     "# Feed it back with `gitops-scaffold new --config platform.yaml`.\n"
 )
 
+_NULL_TAG = "tag:yaml.org,2002:null"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+
+
+class _AnswersDumper(yaml.SafeDumper):
+    """safe_dump, also quoting the strings that answers files read as booleans (``tRuE``)."""
+
+
+_AnswersDumper.add_implicit_resolver(_BOOL_TAG, re.compile(r"(?i:true|false)\Z"), list("tTfF"))
+
 
 def answers_yaml(platform: Platform) -> str:
-    return _HEADER + yaml.safe_dump(dump_answers(platform), sort_keys=False, width=100)
+    body = yaml.dump(dump_answers(platform), Dumper=_AnswersDumper, sort_keys=False, width=100)
+    return _HEADER + body
+
+
+# --------------------------------------------------------------------------- answers files
+
+MAX_ANSWERS_FILE = 1024 * 1024  # bytes (an answers file is a few kilobytes)
+MAX_NESTING = 20  # levels of lists and mappings (an answers file needs 4)
+_TOO_LARGE = "is larger than 1 MiB (an answers file is a few kilobytes)"
+
+# Plain scalars typed as YAML 1.2's core schema types them, narrowed to the spellings that read
+# back as written: true/false in any case, null/~/empty, decimal integers without a leading zero,
+# decimal floats that Python prints the same. Everything else is the string written: cluster
+# 010 stays "010" and env on stays "on", where YAML 1.1 would make them 8 and True (L5).
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_BOOLS = {"true": True, "false": False}
+_INT = re.compile(r"0|-?[1-9][0-9]{0,17}")
+_FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+
+
+def _plain_scalar_tag(text: str) -> str:
+    """The type of an unquoted scalar: str unless it reads back exactly as written."""
+    if text in _NULLS:
+        return _NULL_TAG
+    if text.lower() in _BOOLS:
+        return _BOOL_TAG
+    if _INT.fullmatch(text):
+        return _INT_TAG
+    if _FLOAT.fullmatch(text) and str(float(text)) == text:
+        return _FLOAT_TAG
+    return yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG
+
+
+class _RefusedYaml(yaml.MarkedYAMLError):
+    """Valid YAML that an answers file may not use (anchors, tags, duplicate keys...)."""
+
+    def __init__(self, problem: str, mark: Any) -> None:
+        super().__init__(problem=problem, problem_mark=mark)
+
+
+class _CoreResolver(yaml.resolver.BaseResolver):
+    """Types nodes by _plain_scalar_tag instead of PyYAML's YAML 1.1 resolvers."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is yaml.SequenceNode:
+            return self.DEFAULT_SEQUENCE_TAG
+        if kind is yaml.MappingNode:
+            return self.DEFAULT_MAPPING_TAG
+        return _plain_scalar_tag(value) if implicit[0] else self.DEFAULT_SCALAR_TAG
+
+
+class _TreeComposer(yaml.composer.Composer):
+    """Composes a tree: no anchors or aliases (M2: no alias bomb), at most MAX_NESTING deep."""
+
+    depth = 0
+    peek_event: Callable[[], Any]  # the parser's
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.NodeEvent) and event.anchor is not None:
+            raise _RefusedYaml(
+                "anchors and aliases are not allowed in an answers file", event.start_mark
+            )
+        if self.depth >= MAX_NESTING:
+            raise _RefusedYaml(f"nests deeper than {MAX_NESTING} levels", event.start_mark)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def _scalar_constructor(
+    accepts: Callable[[str], object], convert: Callable[[str], object], kind: str
+) -> Callable[[Any, Any], object]:
+    """A constructor for a core scalar tag, also when the tag is written (``!!int 010``)."""
+
+    def construct(loader: Any, node: Any) -> object:
+        text = loader.construct_scalar(node)
+        if not accepts(text):
+            raise _RefusedYaml(f"{shown(text)} is not {kind}", node.start_mark)
+        return convert(text)
+
+    return construct
+
+
+def _refuse_tag(loader: Any, node: Any) -> object:
+    """Any tag but the core ones: !!python/... would build objects, the rest has no use here."""
+    tag = re.sub(r"^tag:yaml\.org,2002:", "!!", node.tag)  # as written: !!python/object
+    raise _RefusedYaml(f"the tag {shown(tag)} is not allowed in an answers file", node.start_mark)
+
+
+class _CoreConstructor(yaml.constructor.SafeConstructor):
+    """Builds the core schema's types only; duplicate keys and any other tag are errors."""
+
+    yaml_constructors: ClassVar[dict[str | None, Any]] = {
+        _NULL_TAG: _scalar_constructor(_NULLS.__contains__, lambda _: None, "null"),
+        _BOOL_TAG: _scalar_constructor(
+            lambda t: t.lower() in _BOOLS, lambda t: _BOOLS[t.lower()], "true or false"
+        ),
+        _INT_TAG: _scalar_constructor(_INT.fullmatch, int, "a decimal whole number"),
+        _FLOAT_TAG: _scalar_constructor(_FLOAT.fullmatch, float, "a decimal number"),
+        "tag:yaml.org,2002:str": yaml.constructor.SafeConstructor.construct_yaml_str,
+        "tag:yaml.org,2002:seq": yaml.constructor.SafeConstructor.construct_yaml_seq,
+        "tag:yaml.org,2002:map": yaml.constructor.SafeConstructor.construct_yaml_map,
+        None: _refuse_tag,  # any other tag: !!python/object, !!binary, !local, ...
+    }
+    yaml_multi_constructors: ClassVar[dict[str | None, Any]] = {}
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Hashable, Any]:
+        """Keys in written order; a key written twice is an error, not "the last one wins"."""
+        if not isinstance(node, yaml.MappingNode):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"expected a mapping node, but found {node.id}", node.start_mark
+            )
+        mapping: dict[Hashable, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, Hashable):
+                raise _RefusedYaml("a mapping key must be a scalar", key_node.start_mark)
+            if key in mapping:
+                raise _RefusedYaml(f"the key {shown(key)} appears twice", key_node.start_mark)
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+
+class _AnswersLoading(_TreeComposer, _CoreConstructor, _CoreResolver):
+    """Composition, construction and typing of answers files, over either parser below."""
+
+    def __init__(self) -> None:
+        _TreeComposer.__init__(self)
+        _CoreConstructor.__init__(self)
+        _CoreResolver.__init__(self)
+
+
+class _PythonLoader(_AnswersLoading, yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
+    """PyYAML's own parser: there whether or not PyYAML was built with libyaml."""
+
+    def __init__(self, text: str) -> None:
+        yaml.reader.Reader.__init__(self, text)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        _AnswersLoading.__init__(self)
+
+
+_Loader: Any = _PythonLoader
+try:
+    from yaml._yaml import CParser
+except ImportError:  # PyYAML built without libyaml
+    pass
+else:
+
+    class _LibyamlLoader(_AnswersLoading, CParser):
+        """libyaml's parser: a third of the pure-Python time on a large file."""
+
+        def __init__(self, text: str) -> None:
+            CParser.__init__(self, text)
+            _AnswersLoading.__init__(self)
+
+    _Loader = _LibyamlLoader
+
+
+def parse_answers_text(text: str, source: str) -> object:
+    """The data of an answers file's text, parsed for untrusted input.
+
+    YAML 1.2 core types (see _plain_scalar_tag); no anchors or aliases, no tags beyond the core
+    ones, no duplicate keys; at most MAX_ANSWERS_FILE characters. ``source`` names the text in
+    messages (``--config: platform.yaml``). Raises UsageError with one line.
+    """
+    if len(text) > MAX_ANSWERS_FILE:
+        raise UsageError(f"{source} {_TOO_LARGE}")
+    try:
+        loader = _Loader(text)  # the pure-Python reader checks the characters here already
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        if isinstance(err, _RefusedYaml):
+            raise UsageError(f"{source}{where}: {err.problem}") from None
+        raise UsageError(f"{source}{where} is not valid YAML") from None
+
+
+# Opening never waits for a pipe's writer and never makes a terminal the controlling one; the
+# type is checked again on the opened file, so a swap after the first check changes nothing.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+
+
+def _require_regular_file(mode: int, source: str) -> None:
+    """Only a regular file has an end: a device or a pipe could be read forever (L2)."""
+    if stat.S_ISDIR(mode):
+        raise UsageError(f"{source} is a directory, not an answers file")
+    if not stat.S_ISREG(mode):
+        raise UsageError(f"{source} is not a regular file (a device, a pipe or a socket)")
+
+
+def _read_answers_bytes(path: Path, source: str) -> bytes:
+    """At most MAX_ANSWERS_FILE + 1 bytes of a regular file (L2: never a device or a pipe)."""
+    try:
+        _require_regular_file(path.stat().st_mode, source)
+        fd = os.open(path, _OPEN_FLAGS)
+        with open(fd, "rb") as stream:
+            _require_regular_file(os.fstat(fd).st_mode, source)
+            return stream.read(MAX_ANSWERS_FILE + 1)
+    except FileNotFoundError:
+        raise UsageError(f"{source} does not exist") from None
+    except OSError as err:
+        raise UsageError(f"--config: cannot read {path}: {err.strerror}") from None
 
 
 def read_answers_file(path: Path) -> Platform:
+    """The answers of a ``--config`` file: regular, UTF-8, at most 1 MiB (L1, L2, L4)."""
+    source = f"--config: {path}"
+    data = _read_answers_bytes(path, source)
+    if len(data) > MAX_ANSWERS_FILE:
+        raise UsageError(f"{source} {_TOO_LARGE}")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"--config: {path} does not exist") from None
-    except OSError as err:
-        raise UsageError(f"--config: cannot read {path}: {err.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise UsageError(f"--config: {path}{where} is not valid YAML") from None
-    return load_answers(data if data is not None else {})
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise UsageError(f"{source} is not UTF-8 text (byte {err.start + 1})") from None
+    answers = parse_answers_text(text, source)
+    return load_answers(answers if answers is not None else {})
 
 
 def with_engine(platform: Platform, engine: str | None) -> Platform:
