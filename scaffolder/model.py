@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import yaml
 
 from scaffolder.errors import AnswersError, UsageError, shown
+from scaffolder.quoting import is_plain_string
 
 ENGINES = ("flux", "argocd")
 ROLES = ("hub", "spoke")
@@ -439,8 +440,28 @@ def _check_namespace_name(where: str, value: str, max_length: int) -> str:
     return value
 
 
+def check_cluster_variable(where: str, value: str) -> str:
+    """Cluster names, envs and regions are Flux postBuild variables (${cluster_name}, ...).
+    Flux substitutes them into the YAML text of built objects and reads it again, so no
+    quoting survives: a value YAML reads as a number, boolean or null would change type."""
+    if value and not is_plain_string(value):
+        raise AnswersError(
+            where,
+            value,
+            "reads as a number, boolean or null in YAML; cluster names, envs and regions are "
+            "substituted into manifests as plain text, where it would change type "
+            "(add a letter, e.g. 'env-1' or 'dc123')",
+        )
+    return value
+
+
 def check_cluster_name(where: str, value: str) -> str:
-    return _check_namespace_name(where, value, MAX_CLUSTER_NAME)
+    return check_cluster_variable(where, _check_namespace_name(where, value, MAX_CLUSTER_NAME))
+
+
+def check_env(where: str, value: str) -> str:
+    """A cluster's environment: a DNS-1123 label and a substitution variable."""
+    return check_cluster_variable(where, check_label(where, value))
 
 
 def check_tenant_name(where: str, value: str) -> str:
@@ -576,7 +597,7 @@ def check_tenant_path(where: str, value: str) -> str:
 
 def check_region(where: str, value: str) -> str:
     """Optional: empty, or a DNS-1123 label (it becomes a cluster label value)."""
-    return check_label(where, value) if value else value
+    return check_cluster_variable(where, check_label(where, value)) if value else value
 
 
 def check_channel(where: str, value: str) -> str:
@@ -709,7 +730,7 @@ def _read_cluster(data: object, where: str) -> Cluster:
     reader = _Reader(data, where)
     name = check_cluster_name(reader.path("name"), reader.string("name"))
     role = check_choice(reader.path("role"), reader.string("role", "spoke"), ROLES)
-    env = check_label(reader.path("env"), reader.string("env", "mgmt" if role == "hub" else "dev"))
+    env = check_env(reader.path("env"), reader.string("env", "mgmt" if role == "hub" else "dev"))
     region = check_region(reader.path("region"), reader.string("region", ""))
     reader.finish()
     return Cluster(name=name, role=role, env=env, region=region)

@@ -188,7 +188,7 @@ def _ask_clusters(asker: _Asker, defaults: model.Platform) -> list[dict[str, str
         env = asker.text(
             f"Spoke {name}: environment (dev, staging, prod, ...)",
             suggested.env,
-            _field_check(model.check_label, f"{where}.env"),
+            _field_check(model.check_env, f"{where}.env"),
         )
         region = asker.text(
             f"Spoke {name}: region (optional)",

@@ -60,7 +60,7 @@ def yaml_scalar(value: object) -> str:
     if not isinstance(value, str):
         raise UnsafeValueError(f"{type(value).__name__} {value!r} is not a YAML scalar")
     check_printable(value)
-    if _is_plain_string(value):
+    if is_plain_string(value):
         return value
     # A JSON string is a YAML double-quoted scalar; what YAML cannot hold raw is escaped.
     return _NOT_YAML_PRINTABLE.sub(
@@ -68,7 +68,7 @@ def yaml_scalar(value: object) -> str:
     )
 
 
-def _is_plain_string(value: str) -> bool:
+def is_plain_string(value: str) -> bool:
     """Whether ``value`` written plain reads back as this string in YAML 1.1 and 1.2."""
     return (
         bool(_PLAIN.match(value))
@@ -88,7 +88,7 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     if "\n" in value:
         style: str | None = "|"
     else:
-        style = None if _is_plain_string(value) else '"'
+        style = None if is_plain_string(value) else '"'
     return dumper.represent_scalar(_STR_TAG, value, style=style)
 
 

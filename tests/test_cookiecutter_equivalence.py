@@ -186,7 +186,10 @@ def test_cookiecutter_refuses_invalid_answers_and_writes_nothing(tmp_path: Path)
         tmp_path / "cwd", tmp_path / "home", "git_url=http://example.com/p.git"
     )
     assert baked.returncode != 0
-    ours = [line for line in baked.stderr.splitlines() if line.startswith("error: ")]
+    # Refused when the project folder name is rendered (cookiecutter prints the message).
+    output = baked.stdout + baked.stderr
+    assert "Traceback" not in output
+    ours = [line for line in output.splitlines() if line.startswith("error: ")]
     assert ours == [
         "error: git_url: 'http://example.com/p.git' must use https:// (or SSH), not plain http://"
     ]

@@ -533,29 +533,39 @@ def test_l5_m6_names_that_yaml_1_1_would_retype_stay_as_written(tmp_path: Path) 
         "git_branch: release/{v2}\n"
         "clusters:\n"
         "  - {name: hub, role: hub, env: mgmt}\n"
-        "  - {name: 010, role: spoke, env: on, region: 1e3}\n"
-        "  - {name: 0x1f, role: spoke, env: off}\n"
+        "  - {name: dc010, role: spoke, env: dev, region: eu1}\n"
         "tenants:\n"
         "  - 123\n"
-        "  - {name: web, path: ./deploy/base}\n"
-        "notifications: {channel: '#ops alerts'}\n"
-        "sync: {manual_envs: [on]}\n",
+        "  - 010\n"
+        "  - {name: 0x1f, path: ./deploy/base}\n"
+        "notifications: {channel: '#ops alerts'}\n",
         encoding="utf-8",
     )
     platform = read_answers_file(config)
     assert platform.repo_name == "1.10"
     assert platform.git_branch == "release/{v2}"
-    assert [(c.name, c.env, c.region) for c in platform.spokes] == [
-        ("010", "on", "1e3"),
-        ("0x1f", "off", ""),
-    ]
-    assert [t.name for t in platform.tenants] == ["123", "web"]
-    assert platform.tenants[1].path == "./deploy/base"
+    assert [t.name for t in platform.tenants] == ["123", "010", "0x1f"]
+    assert platform.tenants[2].path == "./deploy/base"
     assert platform.notifications.channel == "#ops alerts"
-    assert platform.sync.manual_envs == ("on",)
     # ... and platform.yaml reads back to the same answers.
     config.write_text(answers_yaml(platform), encoding="utf-8")
     assert read_answers_file(config) == platform
+
+
+@pytest.mark.parametrize(("field", "written"), [("name", "010"), ("env", "on"), ("region", "1e3")])
+def test_l5_m6_a_cluster_value_yaml_would_retype_is_refused_as_written(
+    tmp_path: Path, field: str, written: str
+) -> None:
+    """Kept as written by the loader (not 8, True or 1000.0), then refused: Flux substitutes
+    cluster names, envs and regions into manifests, where no quoting survives."""
+    spoke = {"name": "dc1", "role": "spoke", "env": "dev", field: "PLACEHOLDER"}
+    text = yaml.safe_dump({"clusters": [{"name": "hub", "role": "hub"}, spoke]})
+    config = tmp_path / "p.yaml"
+    config.write_text(text.replace("PLACEHOLDER", written), encoding="utf-8")
+    with pytest.raises(AnswersError) as caught:
+        read_answers_file(config)
+    assert (caught.value.field, caught.value.value) == (f"clusters[1].{field}", written)
+    assert caught.value.problem.startswith("reads as a number, boolean or null in YAML")
 
 
 @pytest.mark.parametrize("written", ["yes", "on", "y", "1", "'true'"])

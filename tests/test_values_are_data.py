@@ -9,9 +9,11 @@ Two layers are proven separately:
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -19,12 +21,19 @@ from typing import Any
 
 import pytest
 import yaml
+from prompt_toolkit.input import create_pipe_input
 
+from scaffolder import model
 from scaffolder.commands.new import new
 from scaffolder.commands.validate import validate
-from scaffolder.model import Platform, default_platform, load_answers
+from scaffolder.context import git_url_form
+from scaffolder.model import Platform, default_git_url, default_platform, load_answers
+from scaffolder.prompts import ask_answers
 from scaffolder.render import Renderer
+from tests.cli_helpers import listing, one_error_line, run_cli
 from tests.conftest import SCHEMAS
+from tests.test_cookiecutter_equivalence import REPO, run_cookiecutter
+from tests.test_prompts import ENTER, Screen, model_error, typed
 
 # Values the model refuses; here they go straight to the renderer to prove the second layer.
 SHELL_PAYLOADS = [
@@ -127,8 +136,7 @@ def test_c2_bootstrap_never_runs_a_value(
             text=True,
             check=True,
         ).stdout.split("\0")
-        expected = payload.replace("git@github.com:", "ssh://git@github.com/")
-        assert f"--url={expected}" in argv
+        assert f"--url={git_url_form(payload)}" in argv
 
 
 def test_c2_bootstrap_reads_nothing_from_platform_yaml(
@@ -247,3 +255,114 @@ def test_m6_m8_awkward_values_stay_strings_and_the_repo_validates(
     else:
         providers = [o for o in objects if o.get("kind") == "Provider"]
         assert providers and all(p["spec"]["channel"] == channel for p in providers)
+
+
+# --------------------------------------------------------------------------- every entry point
+
+C1_C2_GIT_URLS = [
+    "https://github.com/acme/{{cycler.__init__.__globals__.os.popen('id>PWNED').read()}}x.git",
+    "git@github.com:acme/{{cycler.__init__.__globals__.os.popen('id>PWNED').read()}}.git",
+    "https://github.com/acme/{% set x = cycler.__init__.__globals__.os.system('touch PWNED') %}",
+    *SHELL_PAYLOADS,
+]
+
+
+@pytest.mark.parametrize("payload", C1_C2_GIT_URLS)
+def test_c1_c2_payloads_through_cookiecutter_extra_context(payload: str, tmp_path: Path) -> None:
+    """Plain cookiecutter: refused with one line before anything is written; nothing runs."""
+    done = run_cookiecutter(tmp_path / "cwd", tmp_path / "home", f"git_url={payload}")
+    assert done.returncode != 0
+    errors = [line for line in (done.stdout + done.stderr).splitlines() if "error:" in line]
+    assert len(errors) == 1 and errors[0].startswith("error: git_url: "), done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+    assert listing(tmp_path / "cwd") == []
+    assert _pwned(tmp_path) == []
+
+
+def test_c1_tenant_payloads_through_cookiecutter_platform_json(tmp_path: Path) -> None:
+    tenants = [
+        {
+            "name": "team-a",
+            "path": "./{{ cycler.__init__.__globals__.os.popen('id>PWNED').read() }}deploy",
+        }
+    ]
+    done = run_cookiecutter(
+        tmp_path / "cwd", tmp_path / "home", "platform=" + json.dumps({"tenants": tenants})
+    )
+    assert done.returncode != 0
+    assert "error: tenants[0].path: " in done.stdout
+    assert listing(tmp_path / "cwd") == [] and _pwned(tmp_path) == []
+
+
+@pytest.mark.parametrize("payload", C1_C2_GIT_URLS[:2] + SHELL_PAYLOADS[:1])
+def test_c1_c2_payloads_are_refused_at_the_git_url_prompt(payload: str) -> None:
+    steps = [
+        ("GitOps engine", ENTER + ENTER),  # flux, the default repo name
+        ("Git URL", typed(payload)),
+        (model_error(model.check_git_url, "git_url", payload), typed(default_git_url(REPO))),
+        ("Branch", ENTER * 20),
+    ]
+    with create_pipe_input() as pipe:
+        screen = Screen(pipe, steps)
+        closer = threading.Timer(8, pipe.close)
+        closer.start()
+        try:
+            prompted = ask_answers(input=pipe, output=screen)
+        finally:
+            closer.cancel()
+    assert steps == []
+    assert prompted.git_url == default_git_url(REPO)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("name", "123"), ("name", "0123"), ("name", "null"), ("env", "on"), ("region", "1e3")],
+)
+def test_m6_cluster_values_that_would_change_type_are_refused(
+    field: str, value: str, tmp_path: Path
+) -> None:
+    """Flux substitutes cluster names, envs and regions into YAML text: no quoting survives,
+    so a value YAML would retype is refused (exit 2, one line, nothing written)."""
+    spoke = {"name": "dev-1", "role": "spoke", "env": "dev", field: value}
+    config = tmp_path / "platform.yaml"
+    config.write_text(
+        yaml.safe_dump({"repo_name": "p", "clusters": [{"name": "hub", "role": "hub"}, spoke]})
+    )
+    done = run_cli(
+        ["new", "--config", config, "--output-dir", tmp_path / "out"],
+        cwd=tmp_path,
+        home=tmp_path / "home",
+    )
+    assert done.returncode == 2
+    assert one_error_line(done.stderr).startswith(f"error: clusters[1].{field}: {value!r} reads as")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("engine", ["flux", "argocd"])
+def test_a_value_with_braces_arrives_verbatim(engine: str, tmp_path: Path) -> None:
+    """Values are data, not merely filtered: a branch with braces (git allows them) is written
+    as it is everywhere it goes."""
+    answers = {"repo_name": "brace-platform", "git_branch": "release/{v2}", "engine": engine}
+    repo = new(load_answers(answers), tmp_path / "out", tmp_path / "keys").repo_dir
+    branches = {
+        str(
+            o["spec"].get("ref", {}).get("branch")
+            or o["spec"].get("source", {}).get("targetRevision")
+        )
+        for o in _objects(repo)
+        if o.get("kind") in ("GitRepository", "Application")
+        and "spec" in o
+        and o.get("metadata", {}).get("namespace", "") != "flux-system"
+    }
+    assert "release/{v2}" in branches
+    workflow = yaml.safe_load((repo / ".github/workflows/validate.yaml").read_text())
+    assert workflow[True]["push"]["branches"] == ["release/{v2}"]
+    assert (
+        subprocess.run(
+            ["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=repo, capture_output=True, text=True
+        ).stdout.strip()
+        == "release/{v2}"
+    )
+    if engine == "flux":
+        script = (repo / "scripts/bootstrap.sh").read_text()
+        assert "readonly GIT_BRANCH='release/{v2}'" in script
