@@ -18,7 +18,7 @@ cannot stop a request to the runner's own loopback address: this static check is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from scaffolder.validate.documents import line_of
@@ -85,64 +85,63 @@ class BuildGuard:
 
     def _builds(self, config: KustomizationConfig) -> list[str]:
         """The repo folders with a kustomization that a build of ``config`` builds too."""
-        found = []
-        for entry in config.entries:
-            if entry.local and entry.role in _BUILT_ROLES:
-                key = self.repo.key(config.resolve(entry.path))
-                if key is not None and has_kustomization(self.repo.path(key)):
-                    found.append(key)
-        return found
-
-    def _own_problems(self, folder: str, config: KustomizationConfig) -> bool:
-        """Report the entries of a kustomization (and of the plugin configs it runs) that
-        are remote or outside the repo; True when there is one."""
-        kfile = self.repo.kustomization_file(folder)
-        source = self.repo.source(kfile)
-        line = source.documents[0].line if source and source.documents else 1
-        problems = [self._report(kfile, line, config, e, _NOT_BUILT) for e in config.entries]
-        for plugin_file in self._plugin_files(config):
-            source = self.repo.source(plugin_file)
-            for document in source.documents if source else ():
-                problems += [
-                    self._report(plugin_file, document.line, config, entry, _NOT_BUILT_PLUGIN)
-                    for entry in plugin_entries(document.body)
-                ]
-        return any(problems)
+        keys = self._local_keys(config, *_BUILT_ROLES)
+        return [key for key in keys if has_kustomization(self.repo.path(key))]
 
     def _plugin_files(self, config: KustomizationConfig) -> list[str]:
         """The files kustomize reads plugin configs from for ``config``: those its
         generators, transformers and validators name, and those the folders they name list."""
         found: list[str] = []
-        for entry in config.entries:
-            if entry.local and entry.role is Role.PLUGIN:
-                key = self.repo.key(config.resolve(entry.path))
-                if key is not None and self.repo.is_dir(key):
-                    found += self.coverage(key)
-                elif key is not None:
-                    found.append(key)
+        for key in self._local_keys(config, Role.PLUGIN):
+            found += self.coverage(key) if self.repo.is_dir(key) else [key]
         return found
 
-    def _report(
-        self, file: str, document_line: int, config: KustomizationConfig, entry: Entry, then: str
-    ) -> bool:
-        """Add the finding for ``entry`` if it is remote or outside the repo; True if so.
+    def _local_keys(self, config: KustomizationConfig, *roles: Role) -> list[str]:
+        """Where the local entries with these roles really are in the repo (outside: left out)."""
+        keys = (self.repo.key(config.resolve(path)) for path in config.local(*roles))
+        return [key for key in keys if key is not None]
 
-        Paths are relative to the kustomization ``config``, plugin configs' paths too.
-        """
+    def _own_problems(self, folder: str, config: KustomizationConfig) -> bool:
+        """Report the entries a build of ``folder`` reads (its own, and those of the plugin
+        configs it runs) that are remote or outside the repo; True when there is one."""
+        found = [
+            self._finding(file, line, entry, problem, then)
+            for file, line, entry, then in self._read_entries(folder, config)
+            if (problem := self._problem(config, entry)) is not None
+        ]
+        self._findings.update(found)
+        return bool(found)
+
+    def _read_entries(
+        self, folder: str, config: KustomizationConfig
+    ) -> Iterator[tuple[str, int, Entry, str]]:
+        """(file, line of its document, entry, what is not built) for every entry a build of
+        ``folder`` reads. Plugin configs' paths are relative to ``folder`` too."""
+        kfile = self.repo.kustomization_file(folder)
+        source = self.repo.source(kfile)
+        line = source.documents[0].line if source and source.documents else 1
+        yield from ((kfile, line, entry, _NOT_BUILT) for entry in config.entries)
+        for plugin_file in self._plugin_files(config):
+            source = self.repo.source(plugin_file)
+            for document in source.documents if source else ():
+                for entry in plugin_entries(document.body):
+                    yield plugin_file, document.line, entry, _NOT_BUILT_PLUGIN
+
+    def _problem(self, config: KustomizationConfig, entry: Entry) -> tuple[str, str] | None:
+        """(check, what is wrong) when kustomize would fetch ``entry`` or read it outside."""
         if entry.remote:
-            check, problem = (
-                REMOTE_CHECK,
-                "is remote: kustomize would fetch it, validate never does",
-            )
-        elif entry.local and self.repo.key(config.resolve(entry.path)) is None:
-            check, problem = OUTSIDE_CHECK, "is outside the repository"
-        else:
-            return False
+            return REMOTE_CHECK, "is remote: kustomize would fetch it, validate never does"
+        if entry.local and self.repo.key(config.resolve(entry.path)) is None:
+            return OUTSIDE_CHECK, "is outside the repository"
+        return None
+
+    def _finding(
+        self, file: str, document_line: int, entry: Entry, problem: tuple[str, str], then: str
+    ) -> Finding:
+        check, what = problem
         source = self.repo.source(file)
         line = line_of(source.text, document_line, entry.field) if source else None
-        message = f"{entry.where}: {_shown(entry)} {problem}; {then}"
-        self._findings.add(Finding(check, file, line, message))
-        return True
+        return Finding(check, file, line, f"{entry.where}: {_shown(entry)} {what}; {then}")
 
     # ---------------------------------------------------------------- Flux paths
 
