@@ -8,7 +8,6 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -128,21 +127,34 @@ class Repo:
     _source_objects: list[KubeObject] | None = field(default=None, repr=False)
     _texts: dict[str, str | None] = field(default_factory=dict, repr=False)
     _unlisted: dict[str, SourceFile | None] = field(default_factory=dict, repr=False)
+    _reals: dict[str, str] = field(default_factory=dict, repr=False)
 
     def path(self, relative_path: str) -> Path:
         return self.root / relative_path
 
-    @cached_property
-    def _real_root(self) -> str:
-        return os.path.realpath(self.root)
-
     def key(self, path: Path) -> str | None:
         """The repo-relative path that ``path`` really is (symbolic links followed, as
         kustomize follows them); None when it is outside the repo."""
-        real = os.path.realpath(path)
-        if real != self._real_root and not real.startswith(self._real_root + os.sep):
+        root = self._real(os.path.abspath(self.root))
+        real = self._real(os.path.normpath(os.path.abspath(path)))
+        if real == root:
+            return "."
+        if not real.startswith(root + os.sep):
             return None
-        return relative(Path(self._real_root), Path(real))
+        text = real[len(root) + 1 :]
+        return text.replace(os.sep, "/") if os.sep != "/" else text
+
+    def _real(self, path: str) -> str:
+        """os.path.realpath of a normalised absolute path, memoised per folder: the paths
+        kustomizations name share a few folders, and realpath checks every component."""
+        if path not in self._reals:
+            parent, name = os.path.split(path)
+            if not name:  # the file system root
+                self._reals[path] = path
+            else:
+                joined = os.path.join(self._real(parent), name)
+                self._reals[path] = os.path.realpath(joined) if os.path.islink(joined) else joined
+        return self._reals[path]
 
     def source(self, relative_path: str) -> SourceFile | None:
         """A YAML file as parsed: one read with the repo, else read now (a file kustomize reads

@@ -59,6 +59,7 @@ class BuildGuard:
         self._findings: set[Finding] = set()
         self._blocked: dict[str, bool] = {}  # kustomization folder -> not to be built
         self._generated_blocked: dict[str, bool] = {}  # Flux path without a kustomization
+        self._keys: dict[tuple[Path, str], str | None] = {}
 
     def findings(self) -> list[Finding]:
         """Every kustomization's own findings, and those met while deciding what to build."""
@@ -86,7 +87,12 @@ class BuildGuard:
     def _builds(self, config: KustomizationConfig) -> list[str]:
         """The repo folders with a kustomization that a build of ``config`` builds too."""
         keys = self._local_keys(config, *_BUILT_ROLES)
-        return [key for key in keys if has_kustomization(self.repo.path(key))]
+        return [key for key in keys if self._has_kustomization(key)]
+
+    def _has_kustomization(self, key: str) -> bool:
+        if key in self.repo.kustomizations:
+            return True
+        return key not in self.repo.files and has_kustomization(self.repo.path(key))
 
     def _plugin_files(self, config: KustomizationConfig) -> list[str]:
         """The files kustomize reads plugin configs from for ``config``: those its
@@ -98,8 +104,14 @@ class BuildGuard:
 
     def _local_keys(self, config: KustomizationConfig, *roles: Role) -> list[str]:
         """Where the local entries with these roles really are in the repo (outside: left out)."""
-        keys = (self.repo.key(config.resolve(path)) for path in config.local(*roles))
+        keys = (self._key(config, path) for path in config.local(*roles))
         return [key for key in keys if key is not None]
+
+    def _key(self, config: KustomizationConfig, path: str) -> str | None:
+        """Where ``path``, relative to ``config``, really is in the repo (memoised)."""
+        if (config.folder, path) not in self._keys:
+            self._keys[(config.folder, path)] = self.repo.key(config.resolve(path))
+        return self._keys[(config.folder, path)]
 
     def _own_problems(self, folder: str, config: KustomizationConfig) -> bool:
         """Report the entries a build of ``folder`` reads (its own, and those of the plugin
@@ -131,7 +143,7 @@ class BuildGuard:
         """(check, what is wrong) when kustomize would fetch ``entry`` or read it outside."""
         if entry.remote:
             return REMOTE_CHECK, "is remote: kustomize would fetch it, validate never does"
-        if entry.local and self.repo.key(config.resolve(entry.path)) is None:
+        if entry.local and self._key(config, entry.path) is None:
             return OUTSIDE_CHECK, "is outside the repository"
         return None
 
