@@ -12,6 +12,7 @@ for a schema: none by default, the catalog's when `--schema-location catalog` as
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -261,6 +262,27 @@ helmCharts:
     ]
     assert all(url in f.message for f in report.findings if f.check == REMOTE)
     assert where(report.findings, "build/kustomize") == []
+
+
+def test_m3_a_kustomization_validate_does_not_list_is_checked_all_the_same(
+    tmp_path: Path, loopback: Loopback
+) -> None:
+    """M3: a git-ignored base (or one in a submodule) is not among the files validate reads,
+    but kustomize reads it: its remote entry is found and nothing that includes it is built."""
+    repo = write_tree(
+        tmp_path / "repo",
+        {
+            ".gitignore": "vendor/\n",
+            "apps/kustomization.yaml": "resources:\n- ../vendor/base\n",
+            "vendor/base/kustomization.yaml": f"resources:\n- {loopback.url}/vendored.yaml\n",
+        },
+    )
+    subprocess.run(["git", "init", "--quiet", str(repo)], check=True)
+    report = validate(repo, jobs=1)
+
+    assert loopback.connections == 0, loopback.requests
+    assert where(report.findings, REMOTE) == [("vendor/base/kustomization.yaml", 2)]
+    assert report.summary.builds == 0
 
 
 @pytest.mark.parametrize(
