@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="LOC",
         dest="schema_locations",
-        help="folder or URL template of CRD schemas (repeatable; 'default' = bundled + catalog)",
+        help="folder or URL template of CRD schemas (repeatable): 'default' = the bundled ones "
+        "(offline, used when none is given), 'catalog' = the public CRDs catalog (fetched)",
     )
     validate.add_argument(
         "--kubernetes-version", metavar="X.Y", help="core schemas of this version (default: 1.33)"

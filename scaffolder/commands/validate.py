@@ -1,5 +1,8 @@
 """`gitops-scaffold validate`: offline, strict checks of a platform repo.
 
+Offline unless asked: no kustomization that names a remote entry is built, and schemas
+are fetched only for ``--schema-location catalog`` or a URL template.
+
 ``validate(path, ...)`` is the Python API and returns a Report; the CLI only formats it.
 Order: read every file once (YAML syntax), build the kustomizations (in parallel), then
 schemas, cross-references, secret hygiene and tenant isolation over what was read and built.
@@ -64,6 +67,14 @@ def _schema_store(locations: Sequence[str] | None, kubernetes_version: str) -> S
         raise UsageError(str(err)) from None
 
 
+def _check_schemas(ctx: CheckContext, store: SchemaStore) -> list[Finding]:
+    """Schema findings; a schema location whose schemas turn out unusable is a usage error."""
+    try:
+        return check_schemas(ctx, store)
+    except SchemaLocationError as err:
+        raise UsageError(str(err)) from None
+
+
 def validate(
     path: Path | str = ".",
     *,
@@ -99,7 +110,7 @@ def validate(
     if "build" in categories:
         findings += build_findings
     if store is not None:
-        findings += check_schemas(ctx, store)
+        findings += _check_schemas(ctx, store)
     if "refs" in categories:
         findings += check_references(ctx)
     if "secrets" in categories:

@@ -12,6 +12,8 @@ CHECKS: dict[str, str] = {
     "yaml/syntax": "a YAML file does not parse (duplicate keys included)",
     "build/kustomize": "a kustomization (or a Flux path, built as Flux builds it) fails to build",
     "build/substitute": "Flux's postBuild variable substitution fails on a built object",
+    "build/remote-resource": "a kustomization names a remote entry: never fetched, not built",
+    "build/outside-repo": "a kustomization reads a path outside the repository: not built",
     "schema/invalid": "a document breaks its strict schema (unknown fields are errors)",
     "schema/unknown-kind": "no schema is known for a kind",
     "schema/unknown-api-version": "the kind exists, but not in this apiVersion (removed?)",

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from enum import Enum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -17,12 +20,12 @@ from typing import Any
 import yaml
 
 from scaffolder.errors import ToolMissingError
+from scaffolder.validate.documents import load_all
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 KUSTOMIZE_CONFIG_GROUP = "kustomize.config.k8s.io"
 # Flux builds with no load restrictions; kustomize and Argo CD keep the default.
 LOAD_RESTRICTIONS_NONE = "LoadRestrictionsNone"
-_REMOTE_PREFIXES = ("git::", "gh:", "ssh://", "https://", "http://", "git@", "github.com")
 
 
 @lru_cache(maxsize=1)
@@ -60,11 +63,42 @@ def kustomization_file(folder: Path) -> Path | None:
 @lru_cache(maxsize=1)
 def _environment() -> dict[str, str]:
     """kustomize allocates a lot and exits soon: a garbage collector that only runs near a
-    memory limit saves a quarter of its CPU time. Settings the user made are kept."""
+    memory limit saves a quarter of its CPU time. Settings the user made are kept, except
+    those that would let kustomize reach the network."""
     env = dict(os.environ)
     if "GOGC" not in env and "GOMEMLIMIT" not in env:
         env.update({"GOGC": "off", "GOMEMLIMIT": "512MiB"})
+    env.update(_offline_environment())
     return env
+
+
+def _offline_environment() -> dict[str, str]:
+    """Settings under which kustomize, and the git it runs for remote bases, refuse the network.
+
+    Only a second layer: Go never sends a request for a loopback address (127.0.0.1,
+    localhost, ::1) through a proxy, whatever NO_PROXY says, so a URL naming the runner itself
+    would still be fetched. The real guard is static: a kustomization that names a remote
+    entry is never given to kustomize (checks/offline.py).
+    """
+    proxy = f"http://127.0.0.1:{_refusing_port().getsockname()[1]}"
+    proxies = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+    return {
+        **dict.fromkeys(proxies, proxy),
+        "NO_PROXY": "",
+        "no_proxy": "",
+        "GIT_ALLOW_PROTOCOL": "",  # no transport at all, file:// included
+        "GIT_TERMINAL_PROMPT": "0",
+    }
+
+
+@lru_cache(maxsize=1)
+def _refusing_port() -> socket.socket:
+    """A loopback port that refuses every connection: bound, never listened on, and held until
+    the process exits, so no other program can start listening on it meanwhile."""
+    held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    held.bind(("127.0.0.1", 0))
+    atexit.register(held.close)
+    return held
 
 
 def _run(argv: Sequence[str], folder: Path) -> BuildResult:
@@ -186,8 +220,192 @@ def flux_manifests(folder: Path) -> list[Path]:
     return sorted(found)
 
 
+# What kustomize (or the git and go-getter of older versions) reads from the network, as a
+# whole entry or through kustomize's remote-target syntax. Stricter than kustomize on purpose:
+# a local path that looks like one of these is refused too.
+_REMOTE_START = re.compile(
+    r"""^(?:
+        [a-z][a-z0-9+.-]*://        # any URL: http(s), ssh, git, file, oci, s3, ...
+      | [a-z0-9]+::                 # go-getter's forced getters: git::, s3::, hg::
+      | gh:                         # kustomize's GitHub shorthand
+      | [^/\s]*@[^/\s]*[:/]         # user@host:path, git@github.com/org/repo
+      | (?:github\.com|gitlab\.com|bitbucket\.org)   # hosts read without a scheme
+    )""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# A query kustomize reads as clone options, or a `//` before a subfolder of a repository.
+_REMOTE_ANYWHERE = re.compile(r"://|[?&](?:ref|version|timeout|submodules)=|//", re.IGNORECASE)
+# Query parameters kustomize reads itself (shown as written); any other value may be a token.
+_KUSTOMIZE_QUERY = frozenset({"ref", "version", "timeout", "submodules"})
+_QUERY_PARAMETER = re.compile(r"([?&])([^=&#]*)=([^&#]*)")
+
+
 def is_remote(entry: str) -> bool:
-    return entry.lower().startswith(_REMOTE_PREFIXES) or "://" in entry
+    """Would kustomize fetch ``entry`` (a URL, a git repository) rather than read a local path?"""
+    return bool(_REMOTE_START.match(entry) or _REMOTE_ANYWHERE.search(entry))
+
+
+def mask_credentials(entry: str) -> str:
+    """``entry`` fit to be shown: user info of a URL and query values that may be tokens hidden."""
+    scheme, separator, rest = entry.partition("://")
+    authority, slash, tail = rest.partition("/")
+    if separator and "@" in authority:
+        entry = f"{scheme}://***@{authority.rsplit('@', 1)[1]}{slash}{tail}"
+    elif not separator and ":" in entry.partition("@")[0] and "@" in entry:
+        entry = "***@" + entry.partition("@")[2]  # user:password@host:path
+
+    def value(match: re.Match[str]) -> str:
+        kept = match.group(2).lower() in _KUSTOMIZE_QUERY
+        return match.group(0) if kept else f"{match.group(1)}{match.group(2)}=***"
+
+    return _QUERY_PARAMETER.sub(value, entry)
+
+
+class Role(Enum):
+    """What kustomize does with an entry of a kustomization."""
+
+    RESOURCE = "resource"  # a manifest file, or a folder it builds (resources, bases)
+    COMPONENT = "component"  # a folder it builds as a component
+    PLUGIN = "plugin"  # generators, transformers, validators: a config file or a folder it builds
+    INPUT = "input"  # a file it reads: patches, generator files, crds, openapi, ...
+    SECRET_INPUT = "secret-input"  # a file a secretGenerator reads
+    REPOSITORY = "repository"  # a Helm chart repository: never a local path
+
+
+FieldPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One path or URL that a kustomization (or a builtin plugin config) names."""
+
+    value: str  # as written
+    field: FieldPath  # where it is written in its document, e.g. ("resources", 2)
+    role: Role
+    path: str  # what kustomize opens: the value, or the path of a ``key=path`` generator file
+    inner: FieldPath = ()  # the field inside an inline plugin config written at ``field``
+
+    @property
+    def remote(self) -> bool:
+        return is_remote(self.value) or is_remote(self.path)
+
+    @property
+    def local(self) -> bool:
+        """A path in the file system: kustomize reads it from the disk."""
+        return not self.remote and self.role is not Role.REPOSITORY
+
+    @property
+    def where(self) -> str:
+        """The field as a reader finds it: resources[2], configMapGenerator[0].files[1]."""
+        return _dotted(self.field) + (f" ({_dotted(self.inner)})" if self.inner else "")
+
+
+@dataclass(frozen=True)
+class _Field:
+    role: Role
+    steps: tuple[str, ...]  # keys, "*" for every item of a list
+    key_value: bool = False  # written ``key=path`` (generator files)
+
+
+def _fields(role: Role, *paths: str, key_value: bool = False) -> tuple[_Field, ...]:
+    return tuple(_Field(role, tuple(path.split(".")), key_value) for path in paths)
+
+
+_KUSTOMIZATION_FIELDS = (
+    *_fields(Role.RESOURCE, "resources.*", "bases.*"),
+    *_fields(Role.COMPONENT, "components.*"),
+    *_fields(Role.PLUGIN, "generators.*", "transformers.*", "validators.*"),
+    *_fields(
+        Role.INPUT,
+        "patches.*.path",
+        "patchesJson6902.*.path",
+        "patchesStrategicMerge.*",
+        "replacements.*.path",
+        "crds.*",
+        "configurations.*",
+        "openapi.path",
+        "configMapGenerator.*.envs.*",
+        "configMapGenerator.*.env",
+        "helmCharts.*.valuesFile",
+        "helmCharts.*.additionalValuesFiles.*",
+        "helmGlobals.chartHome",
+        "helmChartInflationGenerator.*.chartHome",
+        "helmChartInflationGenerator.*.values",
+    ),
+    *_fields(Role.INPUT, "configMapGenerator.*.files.*", key_value=True),
+    *_fields(Role.SECRET_INPUT, "secretGenerator.*.envs.*", "secretGenerator.*.env"),
+    *_fields(Role.SECRET_INPUT, "secretGenerator.*.files.*", key_value=True),
+    *_fields(Role.REPOSITORY, "helmCharts.*.repo", "helmChartInflationGenerator.*.chartRepoUrl"),
+)
+_GENERATOR_FIELDS = (
+    *_fields(Role.INPUT, "envs.*", "env"),
+    *_fields(Role.INPUT, "files.*", key_value=True),
+)
+# The builtin plugins kustomize runs from a generators/transformers/validators config (its
+# apiVersion is "builtin"; any other is an external plugin, refused without plugin flags),
+# and the fields they read files or URLs from.
+_PLUGIN_FIELDS: dict[str, tuple[_Field, ...]] = {
+    "ConfigMapGenerator": _GENERATOR_FIELDS,
+    "SecretGenerator": _GENERATOR_FIELDS,
+    "PatchTransformer": _fields(Role.INPUT, "path"),
+    "PatchJson6902Transformer": _fields(Role.INPUT, "path"),
+    "PatchStrategicMergeTransformer": _fields(Role.INPUT, "paths.*"),
+    "ReplacementTransformer": _fields(Role.INPUT, "replacements.*.path"),
+    "HelmChartInflationGenerator": (
+        *_fields(Role.INPUT, "valuesFile", "additionalValuesFiles.*", "chartHome"),
+        *_fields(Role.REPOSITORY, "repo"),
+    ),
+}
+
+
+def _values(
+    body: Any, steps: tuple[str, ...], at: FieldPath = ()
+) -> Iterator[tuple[FieldPath, str]]:
+    """(field path, string) for every string at ``steps`` in ``body``."""
+    if not steps:
+        if isinstance(body, str):
+            yield at, body
+        return
+    step, rest = steps[0], steps[1:]
+    if step == "*":
+        for index, item in enumerate(_list(body)):
+            yield from _values(item, rest, (*at, index))
+    elif isinstance(body, dict) and step in body:
+        yield from _values(body[step], rest, (*at, step))
+
+
+def _entries(body: Any, fields: Iterable[_Field]) -> Iterator[Entry]:
+    for spec in fields:
+        for where, value in _values(body, spec.steps):
+            if "\n" in value:  # inline content (a patch, a plugin config), not a path
+                if spec.role is Role.PLUGIN:
+                    yield from _inline_plugin_entries(value, where)
+                continue
+            path = value.split("=", 1)[-1] if spec.key_value else value
+            yield Entry(value, where, spec.role, path)
+
+
+def _inline_plugin_entries(text: str, where: FieldPath) -> Iterator[Entry]:
+    """The entries of a plugin config written inline in a kustomization, at its field."""
+    try:
+        bodies = load_all(text)
+    except yaml.YAMLError:
+        return  # kustomize cannot read it either: the build fails, nothing is fetched
+    for body in bodies:
+        for entry in plugin_entries(body):
+            yield replace(entry, field=where, inner=entry.field)
+
+
+def plugin_entries(body: Any) -> list[Entry]:
+    """The paths and URLs a builtin generator or transformer config reads.
+
+    Paths are relative to the kustomization that runs the plugin. Any apiVersion counts (an
+    older kustomize is less strict about it): reading more configs than kustomize runs costs
+    nothing.
+    """
+    if not isinstance(body, dict):
+        return []
+    return list(_entries(body, _PLUGIN_FIELDS.get(str(body.get("kind")), ())))
 
 
 @dataclass
@@ -195,6 +413,7 @@ class KustomizationConfig:
     """The parts of a kustomization file that name other files and folders."""
 
     folder: Path
+    entries: list[Entry] = field(default_factory=list)  # every path and URL, remote ones too
     resources: list[str] = field(default_factory=list)  # files and folders, local only
     components: list[str] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)  # patches, generator files, ...
@@ -209,52 +428,36 @@ class KustomizationConfig:
         """Resolved local resources and components."""
         return [self.resolve(e) for e in (*self.resources, *self.components)]
 
+    def local(self, *roles: Role) -> list[str]:
+        """The local paths of the entries with these roles."""
+        return [e.path for e in self.entries if e.local and e.role in roles]
+
 
 def read_kustomization(folder: Path, body: Any) -> KustomizationConfig:
     config = KustomizationConfig(folder)
     if not isinstance(body, dict):
         return config
-    for key in ("resources", "bases"):
-        config.resources += [e for e in _strings(body.get(key)) if not is_remote(e)]
-    config.components = [e for e in _strings(body.get("components")) if not is_remote(e)]
+    config.entries = list(_entries(body, _KUSTOMIZATION_FIELDS))
+    config.resources = config.local(Role.RESOURCE)
+    config.components = config.local(Role.COMPONENT)
+    config.inputs = config.local(Role.PLUGIN, Role.INPUT, Role.SECRET_INPUT)
+    config.secret_inputs = config.local(Role.SECRET_INPUT)
     namespace = body.get("namespace")
     config.namespace = namespace if isinstance(namespace, str) else None
-    inputs: list[str] = []
-    for patch in _list(body.get("patches")) + _list(body.get("patchesJson6902")):
-        if isinstance(patch, dict) and isinstance(patch.get("path"), str):
-            inputs.append(patch["path"])
-    inputs += [e for e in _strings(body.get("patchesStrategicMerge")) if "\n" not in e]
-    for key in ("crds", "configurations", "generators", "transformers", "validators"):
-        inputs += [e for e in _strings(body.get(key)) if "\n" not in e]
-    for replacement in _list(body.get("replacements")):
-        if isinstance(replacement, dict) and isinstance(replacement.get("path"), str):
-            inputs.append(replacement["path"])
-    openapi = body.get("openapi")
-    if isinstance(openapi, dict) and isinstance(openapi.get("path"), str):
-        inputs.append(openapi["path"])
-    for key in ("configMapGenerator", "secretGenerator"):
-        for generator in _list(body.get(key)):
-            if not isinstance(generator, dict):
-                continue
-            read = [entry.split("=", 1)[-1] for entry in _strings(generator.get("files"))]
-            read += _strings(generator.get("envs"))
-            if isinstance(generator.get("env"), str):
-                read.append(generator["env"])
-            inputs += read
-            if key == "secretGenerator":
-                config.secret_inputs += [e for e in read if not is_remote(e)]
-                if generator.get("literals"):
-                    config.secret_literals.append(str(generator.get("name", "?")))
-    for chart in _list(body.get("helmCharts")):
-        if isinstance(chart, dict) and isinstance(chart.get("valuesFile"), str):
-            inputs.append(chart["valuesFile"])
-    config.inputs = [e for e in inputs if not is_remote(e)]
+    config.secret_literals = [
+        str(generator.get("name", "?"))
+        for generator in _list(body.get("secretGenerator"))
+        if isinstance(generator, dict) and generator.get("literals")
+    ]
     return config
+
+
+def _dotted(path: FieldPath) -> str:
+    text = ""
+    for step in path:
+        text += f"[{step}]" if isinstance(step, int) else f".{step}" if text else step
+    return text
 
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
-
-
-def _strings(value: Any) -> list[str]:
-    return [v for v in _list(value) if isinstance(v, str)]

@@ -126,9 +126,56 @@ class Repo:
     kustomize_inputs: set[str]  # files kustomize reads as patches, generator input, ...
     _source_objects: list[KubeObject] | None = field(default=None, repr=False)
     _texts: dict[str, str | None] = field(default_factory=dict, repr=False)
+    _unlisted: dict[str, SourceFile | None] = field(default_factory=dict, repr=False)
+    _reals: dict[str, str] = field(default_factory=dict, repr=False)
 
     def path(self, relative_path: str) -> Path:
         return self.root / relative_path
+
+    def key(self, path: Path) -> str | None:
+        """The repo-relative path that ``path`` really is (symbolic links followed, as
+        kustomize follows them); None when it is outside the repo."""
+        root = self._real(os.path.abspath(self.root))
+        real = self._real(os.path.normpath(os.path.abspath(path)))
+        if real == root:
+            return "."
+        if not real.startswith(root + os.sep):
+            return None
+        text = real[len(root) + 1 :]
+        return text.replace(os.sep, "/") if os.sep != "/" else text
+
+    def _real(self, path: str) -> str:
+        """os.path.realpath of a normalised absolute path, memoised per folder: the paths
+        kustomizations name share a few folders, and realpath checks every component."""
+        if path not in self._reals:
+            parent, name = os.path.split(path)
+            if not name:  # the file system root
+                self._reals[path] = path
+            else:
+                joined = os.path.join(self._real(parent), name)
+                self._reals[path] = os.path.realpath(joined) if os.path.islink(joined) else joined
+        return self._reals[path]
+
+    def source(self, relative_path: str) -> SourceFile | None:
+        """A YAML file as parsed: one read with the repo, else read now (a file kustomize reads
+        that is not listed: another suffix, git-ignored, in a submodule); None when missing."""
+        if relative_path in self.files:
+            return self.files[relative_path]
+        if relative_path not in self._unlisted:
+            path = self.path(relative_path)
+            small = path.is_file() and path.stat().st_size <= _MAX_TEXT_BYTES
+            self._unlisted[relative_path] = _read_source(self.root, path) if small else None
+        return self._unlisted[relative_path]
+
+    def kustomization(self, folder: str) -> KustomizationConfig | None:
+        """The kustomization of a repo folder, listed or not (see ``source``)."""
+        if folder in self.kustomizations:
+            return self.kustomizations[folder]
+        found = kustomization_file(self.path(folder))
+        source = self.source(self.rel(found)) if found else None
+        if source is None or not source.documents:
+            return None
+        return read_kustomization(self.path(folder), source.documents[0].body)
 
     def text(self, relative_path: str) -> str | None:
         """One of ``text_files``, read once (None when unreadable or not UTF-8: binary)."""

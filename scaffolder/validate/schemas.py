@@ -1,4 +1,4 @@
-"""Strict JSON-schema validation of Kubernetes documents, offline.
+"""Strict JSON-schema validation of Kubernetes documents, offline unless asked otherwise.
 
 Core kinds use the upstream Kubernetes schemas that the kubernetes-validate package ships
 (strict variants: unknown fields are errors). Custom resources use schemas found through
@@ -9,12 +9,18 @@ schema locations, in kubeconform's conventions:
   ``{{.ResourceKind}}``, ``{{.ResourceAPIVersion}}``, ``{{.KindSuffix}}``,
   ``{{.NormalizedKubernetesVersion}}``, ``{{.StrictSuffix}}``) or the short forms
   ``{group}``, ``{kind}``, ``{version}``;
-- ``default``: the schemas bundled with gitops-scaffold, then the public CRDs catalog.
+- ``default`` (used when none is given): the schemas bundled with gitops-scaffold, no network;
+- ``catalog``: the public CRDs catalog, fetched over HTTPS.
 
-Schemas fetched over the network are kept in an on-disk cache (``$GITOPS_SCAFFOLD_CACHE``,
+Nothing is fetched unless asked for: only ``catalog`` and URL templates reach the network.
+A custom resource with no schema offline is an unknown kind whose message says how to ask
+for the catalog. Fetched schemas are kept in an on-disk cache (``$GITOPS_SCAFFOLD_CACHE``,
 else ``$XDG_CACHE_HOME/gitops-scaffold/schemas``, else ``~/.cache/gitops-scaffold/schemas``),
-so a second run is offline. Validators are built once per kind and cached: thousands of
-documents validate in seconds.
+so a second run asks the network nothing. Validators are built once per kind and cached:
+thousands of documents validate in seconds.
+
+A location that cannot be used (an unknown placeholder, a folder that is missing or
+unreadable, a schema file that is not a JSON schema) is a SchemaLocationError.
 """
 
 from __future__ import annotations
@@ -34,10 +40,12 @@ from typing import Any, Protocol
 
 import jsonschema
 from referencing import Registry, Resource
+from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 DEFAULT_KUBERNETES_VERSION = "1.33"
 DEFAULT_LOCATION = "default"
+CATALOG_LOCATION = "catalog"
 CRDS_CATALOG = (
     "https://raw.githubusercontent.com/datreeio/CRDs-catalog/main/"
     "{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"
@@ -49,6 +57,21 @@ _MISSING_TTL = 24 * 3600  # a schema the catalog does not have is asked for agai
 _FETCH_TIMEOUT = 10.0
 _URL_SCHEMES = ("https://", "http://", "file://")
 _PLACEHOLDER = re.compile(r"\{\{\s*\.(\w+)\s*\}\}|\{(group|kind|version)\}")
+# What jsonschema raises on a schema (from a --schema-location) that is not a usable one: a
+# $ref to another document (never fetched), a keyword of the wrong type. Checking each schema
+# against the metaschema first would cost 0.2 s per kind.
+_BROKEN_SCHEMA = (
+    Unresolvable,
+    jsonschema.exceptions.UnknownType,
+    TypeError,
+    AttributeError,
+    re.error,
+)
+OFFLINE_HINT = (
+    f"not in the schemas at hand; to fetch it from the public CRDs catalog, add "
+    f"--schema-location {CATALOG_LOCATION} (with --schema-location {DEFAULT_LOCATION} to keep "
+    "the bundled ones)"
+)
 
 
 class UnknownKind(Exception):
@@ -111,6 +134,20 @@ def _read_json(path: Path) -> dict[str, Any]:
     return loaded
 
 
+def _read_schema(path: Path, location: str) -> dict[str, Any] | None:
+    """The schema in ``path`` (None when there is none); a file that is there but is not a
+    JSON object is a SchemaLocationError."""
+    if not path.is_file():
+        return None
+    try:
+        schema = _read_json(path)
+    except (OSError, ValueError) as err:
+        raise SchemaLocationError(f"--schema-location {location}: {path}: {err}") from None
+    if not isinstance(schema, dict):
+        raise SchemaLocationError(f"--schema-location {location}: {path}: not a JSON schema")
+    return schema
+
+
 class FolderSource:
     """A folder laid out as ``<group>/<kind>_<version>.json``."""
 
@@ -122,7 +159,7 @@ class FolderSource:
 
     def load(self, ref: KindRef) -> dict[str, Any] | None:
         candidate = self.root / ref.group / f"{ref.kind.lower()}_{ref.version}.json"
-        return _read_json(candidate) if candidate.is_file() else None
+        return _read_schema(candidate, self.describe())
 
     def known_api_versions(self, group: str, kind: str) -> list[str]:
         prefix = f"{kind.lower()}_"
@@ -190,6 +227,7 @@ class TemplateSource:
         self.cache = cache
         self.is_url = template.startswith(_URL_SCHEMES)
         self.unreachable = ""  # set after a network failure: no more tries this run
+        self.render(KindRef("example.com", "v1", "Example"))  # unknown placeholders fail now
 
     def describe(self) -> str:
         return self.template
@@ -213,7 +251,7 @@ class TemplateSource:
             name = match.group(1) or match.group(2)
             if name not in values:
                 raise SchemaLocationError(
-                    f"unknown placeholder {match.group(0)} in {self.template}"
+                    f"--schema-location {self.template}: unknown placeholder {match.group(0)}"
                 )
             return values[name]
 
@@ -222,8 +260,7 @@ class TemplateSource:
     def load(self, ref: KindRef) -> dict[str, Any] | None:
         target = self.render(ref)
         if not self.is_url:
-            path = Path(target).expanduser()
-            return _read_json(path) if path.is_file() else None
+            return _read_schema(Path(target).expanduser(), self.template)
         cached = self.cache.get(target) if self.cache else None
         if cached is False:
             return None
@@ -266,25 +303,30 @@ def parse_locations(
     kubernetes_version: str = DEFAULT_KUBERNETES_VERSION,
     cache: SchemaCache | None = None,
 ) -> list[SchemaSource]:
-    """Schema sources for --schema-location values; ``default`` expands to the defaults."""
-    sources: list[SchemaSource] = []
-    for location in locations:
-        text = str(location)
-        if text == DEFAULT_LOCATION:
-            sources.append(FolderSource(BUNDLED_SCHEMAS))
-            sources.append(TemplateSource(CRDS_CATALOG, kubernetes_version, cache))
-        elif _PLACEHOLDER.search(text):
-            sources.append(TemplateSource(text, kubernetes_version, cache))
-        elif text.startswith(_URL_SCHEMES):
-            base = text.rstrip("/")
-            template = base + "/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"
-            sources.append(TemplateSource(template, kubernetes_version, cache))
-        else:
-            folder = Path(text).expanduser()
-            if not folder.is_dir():
-                raise SchemaLocationError(f"--schema-location {text}: no such folder")
-            sources.append(FolderSource(folder))
-    return sources
+    """Schema sources for --schema-location values, in order."""
+    return [_source(str(location), kubernetes_version, cache) for location in locations]
+
+
+def _source(text: str, kubernetes_version: str, cache: SchemaCache | None) -> SchemaSource:
+    if text == DEFAULT_LOCATION:
+        return FolderSource(BUNDLED_SCHEMAS)
+    if text == CATALOG_LOCATION:
+        return TemplateSource(CRDS_CATALOG, kubernetes_version, cache)
+    if _PLACEHOLDER.search(text):
+        return TemplateSource(text, kubernetes_version, cache)
+    if text.startswith(_URL_SCHEMES):
+        template = text.rstrip("/") + "/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"
+        return TemplateSource(template, kubernetes_version, cache)
+    return FolderSource(_folder(text))
+
+
+def _folder(text: str) -> Path:
+    folder = Path(text).expanduser()
+    if not text.strip() or not folder.is_dir():
+        raise SchemaLocationError(f"--schema-location {text}: no such folder")
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise SchemaLocationError(f"--schema-location {text}: the folder cannot be read")
+    return folder
 
 
 # --------------------------------------------------------------------------- Kubernetes
@@ -387,9 +429,14 @@ class SchemaStore:
         notes = [
             s.unreachable for s in self.sources if isinstance(s, TemplateSource) and s.unreachable
         ]
-        if not self.sources and not is_core:
-            notes.append("no --schema-location for custom resources")
+        if not is_core and not known and not self._asks_catalog():
+            notes.append(OFFLINE_HINT)
         return UnknownKind(ref.api_version, ref.kind, known, "; ".join(notes))
+
+    def _asks_catalog(self) -> bool:
+        return any(
+            isinstance(s, TemplateSource) and s.template == CRDS_CATALOG for s in self.sources
+        )
 
     def validator(self, api_version: str, kind: str) -> jsonschema.protocols.Validator:
         key = (api_version, kind)
@@ -421,10 +468,20 @@ class SchemaStore:
         if not isinstance(api_version, str) or not isinstance(kind, str):
             return [SchemaProblem("", "missing apiVersion or kind")]
         body = {k: v for k, v in document.items() if k != "sops"}  # SOPS metadata is fine
-        found: list[SchemaProblem] = []
-        for error in self.validator(api_version, kind).iter_errors(body):
-            found += _problems_of(error)
+        validator = self.validator(api_version, kind)
+        try:
+            errors = list(validator.iter_errors(body))
+        except _BROKEN_SCHEMA as err:
+            raise SchemaLocationError(
+                f"the schema of {kind} {api_version} cannot be used: {_short(str(err))}"
+            ) from None
+        found = [problem for error in errors for problem in _problems_of(error)]
         return sorted(set(found), key=lambda p: (p.path, p.message))
+
+
+def _short(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= 200 else line[:197] + "..."
 
 
 def _problems_of(error: jsonschema.ValidationError) -> list[SchemaProblem]:

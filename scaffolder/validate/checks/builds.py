@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from scaffolder.validate.checks import CheckContext
+from scaffolder.validate.checks.offline import BuildGuard
 from scaffolder.validate.documents import is_kubernetes_object, line_of, load_all
 from scaffolder.validate.findings import Finding
 from scaffolder.validate.gitops import flux_repo_paths, this_repo_sources
@@ -83,6 +84,43 @@ def _entry_points(repo: Repo) -> list[BuildUnit]:
     return units
 
 
+def _included_units(repo: Repo, unit: BuildUnit) -> list[BuildUnit]:
+    """The kustomizations a build of ``unit`` includes."""
+    if unit.flux_generated:
+        entries = flux_manifests(repo.path(unit.folder))
+        folders = [repo.rel(p) for p in entries if p.is_dir()]
+    else:
+        folders = _kustomization_children(repo, unit.folder)
+    return [BuildUnit(f) for f in folders if f in repo.kustomizations]
+
+
+def _allowed(guard: BuildGuard, unit: BuildUnit) -> bool:
+    """May kustomize build ``unit``: nothing fetched, nothing read outside the repo?"""
+    if unit.flux_generated:
+        return not guard.generated_blocked(
+            unit.folder, unit.referrer or Location(unit.folder, None)
+        )
+    return not guard.blocked(unit.folder)
+
+
+def _buildable(repo: Repo, guard: BuildGuard, units: list[BuildUnit]) -> list[BuildUnit]:
+    """``units`` the guard allows; in place of each of the others, the kustomizations it
+    includes (those that are clean build on their own, so their objects are still checked)."""
+    found: list[BuildUnit] = []
+    seen: set[str] = set()
+    pending = list(units)
+    while pending:
+        unit = pending.pop(0)
+        if unit.folder in seen:
+            continue
+        seen.add(unit.folder)
+        if _allowed(guard, unit):
+            found.append(unit)
+        else:
+            pending += _included_units(repo, unit)
+    return found
+
+
 def _load_restrictor(repo: Repo) -> str | None:
     engine = repo.platform.engine if repo.platform else None
     if engine == "flux" or (
@@ -131,10 +169,11 @@ class _Built:
 
 
 class _Builder:
-    def __init__(self, ctx: CheckContext, coverage: _Coverage) -> None:
+    def __init__(self, ctx: CheckContext, coverage: _Coverage, guard: BuildGuard) -> None:
         self.ctx = ctx
         self.repo = ctx.repo
         self.coverage = coverage
+        self.guard = guard
         self.restrictor = _load_restrictor(ctx.repo)
         self.findings: list[Finding] = []
         self.succeeded: list[_Built] = []
@@ -204,8 +243,17 @@ class _Builder:
             return [b for done in pool.map(self.run_batch, batches) for b in done]
 
     def build(self, units: list[BuildUnit]) -> None:
-        """Build ``units``; narrow failures down to the folders they include."""
-        units = list({u.folder: u for u in units if u.folder not in self.outcome}.values())
+        """Build ``units``; narrow failures down to the folders they include.
+
+        Never a unit the guard blocks: kustomize would fetch, or read outside the repo.
+        """
+        units = list(
+            {
+                u.folder: u
+                for u in units
+                if u.folder not in self.outcome and _allowed(self.guard, u)
+            }.values()
+        )
         parents: list[tuple[BuildUnit, BuildResult, list[str]]] = []
         for built in self.run_all(units):
             unit, result = built.unit, built.result
@@ -386,8 +434,9 @@ def check_builds(ctx: CheckContext) -> list[Finding]:
     apply go into ctx.substituted_only: as written, they are not what is applied.
     """
     coverage = _Coverage(ctx.repo)
-    builder = _Builder(ctx, coverage)
-    builder.build(_entry_points(ctx.repo))
+    guard = BuildGuard(ctx.repo, coverage)
+    builder = _Builder(ctx, coverage, guard)
+    builder.build(_buildable(ctx.repo, guard, _entry_points(ctx.repo)))
     ctx.builds = builder.runs
     index = _source_index(ctx.repo)
     succeeded = sorted(builder.succeeded, key=lambda b: b.unit.folder)
@@ -402,6 +451,7 @@ def check_builds(ctx: CheckContext) -> list[Finding]:
             if is_kubernetes_object(body)
         ]
     variants, findings = _flux_variants(ctx)
+    findings += guard.findings()
     if all(v.variables is None for vs in variants.values() for v in vs):
         return builder.findings + findings
     as_built: dict[str | None, list[KubeObject]] = {}

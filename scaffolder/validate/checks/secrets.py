@@ -120,6 +120,8 @@ def _generator_secrets(repo: Repo) -> Iterator[Finding]:
             )
         for entry in config.secret_inputs:
             path = config.resolve(entry)
+            if repo.key(path) is None:
+                continue  # never read: a build/outside-repo finding
             try:
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError):
