@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from scaffolder.errors import ScaffoldError
-from scaffolder.model import PLATFORM_FILE, Platform, load_answers
+from scaffolder.model import PLATFORM_FILE, Platform, load_answers, parse_answers_text
 from scaffolder.validate.documents import (
     YAML_SUFFIXES,
     Document,
@@ -294,12 +294,12 @@ def _read_source(root: Path, path: Path) -> SourceFile:
 
 
 def _load_platform(files: dict[str, SourceFile]) -> tuple[Platform | None, str | None]:
+    """platform.yaml read as every command reads an answers file (YAML 1.2 types, no aliases)."""
     source = files.get(PLATFORM_FILE)
     if source is None or source.error is not None:
         return None, None
-    bodies = [d.body for d in source.documents if d.body is not None]
     try:
-        return load_answers(bodies[0] if bodies else {}), None
+        return load_answers(parse_answers_text(source.text, PLATFORM_FILE) or {}), None
     except ScaffoldError as err:
         return None, str(err)
 
