@@ -15,6 +15,12 @@ from scaffolder.errors import AnswersError
 from scaffolder.model import SCP_URL, Cluster, Platform, Tenant, dump_answers
 from scaffolder.versions import CHARTS, VERSIONS
 
+# The identity a GitOps engine applies a tenant's repository as: a ServiceAccount named with
+# this prefix, in a namespace of the platform's on each spoke (never the tenant's own, so no
+# tenant pod can run as it). Platform identities never start with it (flux-platform,
+# flux-hub, argocd-*), so no tenant name can ever make a tenant run as one (F2).
+TENANT_IDENTITY_PREFIX = "tenant-"
+
 # The answers' top-level strings that are plain cookiecutter.json variables; the rest of the
 # answers is one `platform` dict.
 _ROOT_SCALARS = ("repo_name", "git_url", "git_branch", "engine")
@@ -60,6 +66,7 @@ def tenant_view(platform: Platform, tenant: Tenant) -> dict[str, Any]:
     repo_url = platform.tenant_repo_url(tenant)
     return {
         "name": tenant.name,
+        "identity": TENANT_IDENTITY_PREFIX + tenant.name,
         "clusters": list(placement),
         "explicit_placement": tenant.clusters is not None,  # False: every spoke, now and later
         # facts only: nesting every cluster's tenant list here made the context of a large

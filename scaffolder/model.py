@@ -86,6 +86,19 @@ INFRASTRUCTURE_NAMESPACES = frozenset(
 )
 # Tenant names also name Argo CD AppProjects: these belong to the platform.
 RESERVED_PROJECTS = frozenset({"default", "platform", "addons", "tenant-guardrails"})
+# The platform's own identities on the clusters. Tenants are applied as `tenant-<name>`
+# (context.TENANT_IDENTITY_PREFIX), which can never be one of these; the names are refused
+# for tenants anyway, so no reader of a repo mistakes a tenant for the platform (F2).
+PLATFORM_IDENTITIES = frozenset(
+    {
+        "flux-platform",  # Flux: the platform layers on a spoke (cluster-admin there)
+        "flux-hub",  # Flux: the hub's kubeconfig identity on a spoke
+        "kustomize-controller",
+        "helm-controller",
+        "argocd-manager",  # Argo CD: the spoke credential `argocd cluster add` creates
+        "argocd-application-controller",
+    }
+)
 
 # Every pattern is used with fullmatch (a `$` would also match before a final newline) and
 # spells out ASCII classes ([0-9], not \d, which also matches other scripts' digits).
@@ -468,6 +481,8 @@ def check_tenant_name(where: str, value: str) -> str:
     _check_namespace_name(where, value, MAX_TENANT_NAME)
     if value in RESERVED_PROJECTS:
         raise AnswersError(where, value, "is reserved for a platform Argo CD project")
+    if value in PLATFORM_IDENTITIES:
+        raise AnswersError(where, value, "is the name of a platform identity")
     return value
 
 

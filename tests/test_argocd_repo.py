@@ -32,6 +32,7 @@ from scaffolder.model import (
     read_answers_file,
 )
 from scaffolder.sops import decrypt_file, find_sops_files
+from scaffolder.tools import find_sops
 from scaffolder.validate.documents import is_kubernetes_object, load_file, yaml_files
 from scaffolder.validate.kustomize import build, kustomization_folders
 from scaffolder.validate.schemas import SchemaStore
@@ -762,7 +763,8 @@ def bootstrap(
 BASH = shutil.which("bash") or "/bin/bash"
 DECRYPT_LINE = re.compile(
     r"^\+ env -u SOPS_AGE_KEY SOPS_AGE_KEY_FILE=(\S+) "
-    r"sops decrypt --input-type yaml --output-type yaml (\S+) \| kubectl apply -f -$"
+    r"sops decrypt --input-type yaml --output-type yaml (\S+) \| kubectl --context \S+ apply "
+    r"--server-side --force-conflicts --field-manager=gitops-scaffold-bootstrap -f -$"
 )
 
 
@@ -846,15 +848,16 @@ def test_bootstrap_script(repo: ArgoRepo, tmp_path: Path) -> None:
     assert "not installed here: kubectl helm sops" in out
     hub = repo.platform.hub.name
     commands = [line[2:] for line in out.splitlines() if line.startswith("+ ")]
-    assert commands[0] == f"kubectl apply -k clusters/{hub}/argocd/config"
+    assert commands[0] == f"kubectl --context {hub} apply -k clusters/{hub}/argocd/config"
     assert (
-        f"helm upgrade --install argocd argo-cd --repo https://argoproj.github.io/argo-helm "
+        f"helm --kube-context {hub} upgrade --install argocd argo-cd "
+        "--repo https://argoproj.github.io/argo-helm "
         f"--version {VERSIONS['argocd_chart']} --namespace argocd "
         "--values values/argocd/common.yaml --wait --timeout 10m"
     ) in commands
     assert commands[-2:] == [
-        f"kubectl apply -k clusters/{hub}/argocd/projects",
-        f"kubectl apply -f clusters/{hub}/argocd/apps/root.yaml",
+        f"kubectl --context {hub} apply -k clusters/{hub}/argocd/projects",
+        f"kubectl --context {hub} apply -f clusters/{hub}/argocd/apps/root.yaml",
     ]
     secrets_at = [i for i, c in enumerate(commands) if " sops decrypt " in c]
     assert max(secrets_at) < commands.index(next(c for c in commands if c.startswith("helm")))
@@ -872,6 +875,45 @@ def test_bootstrap_script(repo: ArgoRepo, tmp_path: Path) -> None:
     assert "error: not installed: kubectl helm sops" in real.stderr
     assert "+ " not in real.stdout
     assert bootstrap(repo, "--bogus").returncode != 0
+
+
+def test_w14_bootstrap_refuses_placeholders_and_unknown_contexts(
+    repo: ArgoRepo, tmp_path: Path
+) -> None:
+    """W14 + newcomer F7: with kubectl/helm stand-ins and the real sops, the script stops on
+    a context that does not exist, then on the first Secret still holding REPLACE-..., and
+    applies it only with --allow-placeholders. Nothing reaches kubectl apply before that."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    log = tmp_path / "calls.log"
+    fake = f"""#!/usr/bin/env bash
+printf '%s' "${{0##*/}}" >> {log}; printf ' %q' "$@" >> {log}; printf '\\n' >> {log}
+case "$*" in *get-contexts*) printf '%s\\n' {repo.platform.hub.name} ;; esac
+[[ -t 0 ]] || cat > /dev/null
+"""
+    for tool in ("kubectl", "helm"):
+        (tools / tool).write_text(fake)
+        (tools / tool).chmod(0o755)
+    sops_dir = Path(find_sops()).parent
+    path = f"{tools}:{sops_dir}:/usr/bin:/bin"
+    keys = str(repo.generated.keys_dir)
+
+    unknown = bootstrap(repo, "--keys-dir", keys, "--context", "nope", path=path)
+    assert unknown.returncode == 1
+    assert "kube context 'nope' for cluster" in unknown.stderr
+    assert "apply" not in log.read_text()
+
+    log.write_text("")
+    refused = bootstrap(repo, "--keys-dir", keys, path=path)
+    assert refused.returncode == 1
+    assert "still holds a placeholder (REPLACE-...)" in refused.stderr
+    assert "sops edit clusters/" in refused.stderr and "admin.agekey" in refused.stderr
+    assert "apply --server-side" not in log.read_text()
+
+    allowed = bootstrap(repo, "--keys-dir", keys, "--allow-placeholders", path=path)
+    assert allowed.returncode == 0, allowed.stderr
+    assert log.read_text().count("apply --server-side") == len(find_sops_files(repo.root))
+    assert "AGE-SECRET-KEY" not in allowed.stdout + allowed.stderr
 
 
 # --------------------------------------------------------------------------- switches

@@ -37,7 +37,7 @@ from scaffolder.model import (
     read_answers_file,
 )
 from tests.cli_helpers import listing, one_error_line, run_cli
-from tests.conftest import BIG_ANSWERS
+from tests.conftest import BIG_ANSWERS, CHECKOUT
 from tests.test_model import Answers, answers, set_path
 
 # What no accepted answer may contain (check_text).
@@ -895,3 +895,18 @@ def test_property_any_answers_text_parses_or_is_one_usage_error(text: str) -> No
         return
     if isinstance(data, dict):
         load_or_refuse(data)
+
+
+@pytest.mark.parametrize("name", ["flux-platform", "flux-hub", "argocd-manager"])
+def test_f2_a_tenant_cannot_take_a_platform_identity_name(name: str) -> None:
+    with pytest.raises(AnswersError) as caught:
+        load_answers({"tenants": [name]})
+    assert caught.value.problem == "is the name of a platform identity"
+
+
+def test_f2_the_flux_platform_identities_are_the_reserved_ones() -> None:
+    """The names the Flux templates give platform identities are the ones the model refuses."""
+    library = (CHECKOUT / "templates/flux/_lib/flux.yaml.j2").read_text(encoding="utf-8")
+    reconciler = re.search(r'set SPOKE_RECONCILER = "([^"]+)"', library)
+    assert reconciler and reconciler.group(1) in model.PLATFORM_IDENTITIES
+    assert "flux-hub" in model.PLATFORM_IDENTITIES

@@ -18,29 +18,21 @@ readonly RELEASE="argocd"
 readonly CHART={{ argocd.CHARTS["argo-cd"].chart }}
 readonly CHART_REPO={{ argocd.CHARTS["argo-cd"].repo }}
 readonly CHART_VERSION={{ argocd.CHARTS["argo-cd"].version }}
-readonly DEFAULT_CONTEXT=""
 
-{{ bootstrap_lib(p, "the current context") }}
+{{ bootstrap_lib(p) }}
 
-kubectl_cmd=(kubectl)
-helm_cmd=(helm)
-if [[ -n "${context}" ]]; then
-  kubectl_cmd+=(--context "${context}")
-  helm_cmd+=(--kube-context "${context}")
-fi
+kubectl_cmd=(kubectl --context "${context}")
+helm_cmd=(helm --kube-context "${context}")
 
 preflight() {
   require_tools kubectl helm sops
   if [[ "${dry_run}" == true ]]; then
     return 0
   fi
-  local name="${context}"
-  if [[ -z "${name}" ]]; then
-    name="$(kubectl config current-context 2>/dev/null)" || die "no current kubectl context: pass --context"
-  fi
+  check_context "${context}" "${HUB}"
   "${kubectl_cmd[@]}" version --request-timeout=15s >/dev/null 2>&1 \
-    || die "cannot reach the cluster of kubectl context '${name}'"
-  say "hub: kubectl context '${name}'"
+    || die "cannot reach the cluster of kubectl context '${context}'"
+  say "hub: kubectl context '${context}'"
   [[ -d "${keys_dir}" ]] || die "--keys-dir ${keys_dir} does not exist"
 }
 
@@ -58,17 +50,25 @@ key_for() {
   fi
 }
 
-# Decrypt with that one key file (never a SOPS_AGE_KEY from the environment) straight into
-# kubectl apply: the plaintext never touches the disk and is never printed.
+# Each file decrypted with one key file into a variable (refused while it holds a
+# placeholder), then applied server-side: the plaintext never touches the disk, is never
+# printed, and is not copied into a last-applied-configuration annotation.
 apply_secrets() {
-  local file cluster key
+  local file cluster key plain
+  local apply=("${kubectl_cmd[@]}" apply --server-side --force-conflicts
+    --field-manager=gitops-scaffold-bootstrap -f -)
   shopt -s nullglob
   for file in clusters/*/secrets/*.sops.yaml; do
     cluster="${file#clusters/}"
     cluster="${cluster%%/*}"
     key="$(key_for "${cluster}")"
-    run_piped env -u SOPS_AGE_KEY "SOPS_AGE_KEY_FILE=${key}" \
-      sops decrypt --input-type yaml --output-type yaml "${file}" '|' "${kubectl_cmd[@]}" apply -f -
+    if [[ "${dry_run}" == true ]]; then
+      run_piped env -u SOPS_AGE_KEY "SOPS_AGE_KEY_FILE=${key}" \
+        sops decrypt --input-type yaml --output-type yaml "${file}" '|' "${apply[@]}"
+    else
+      plain="$(decrypt_filled "${file}" "${key}")"
+      printf '%s\n' "${plain}" | "${apply[@]}"
+    fi
   done
   shopt -u nullglob
 }

@@ -25,13 +25,12 @@ readonly FLUX_VERSION={{ p.versions.flux }}
 readonly COMPONENTS_EXTRA={{ "image-reflector-controller,image-automation-controller" if p.image_automation.enabled else "" }}
 readonly SOPS_SECRET={{ flux.SOPS_SECRET }}
 readonly GIT_AUTH_SECRET={{ flux.GIT_AUTH_SECRET }}
-readonly PLACEHOLDER="REPLACE-ME"
-readonly DEFAULT_CONTEXT="${HUB}"
+
 
 spoke_contexts=()
 flux_args=()
 
-{% call bootstrap_lib(p, p.hub.name,
+{% call bootstrap_lib(p,
      options=[("--spoke-context SPOKE=NAME", "kube context of a spoke (default: the spoke name); repeatable")],
      synopsis="[options] [-- extra flux bootstrap git flags]",
      notes=["", "Flags after -- go to flux bootstrap git, e.g. -- --token-auth --password=\"$GIT_TOKEN\"",
@@ -59,13 +58,6 @@ apply_created() {
     '|' kubectl --context "${context}" apply -f -
 }
 
-check_context() {
-  local name="$1" cluster="$2" contexts
-  contexts="$(kubectl config get-contexts -o name)"
-  [[ $'\n'"${contexts}"$'\n' == *$'\n'"${name}"$'\n'* ]] \
-    || die "kube context '${name}' for cluster ${cluster} not found (pass --context / --spoke-context)"
-}
-
 check_keys() {
   local name missing=false
   for name in "${HUB}" "${SPOKES[@]}"; do
@@ -80,20 +72,15 @@ check_keys() {
 }
 
 # The spoke kubeconfigs are committed as placeholders; Flux cannot reach a spoke before they
-# are replaced. Decrypts with the hub key alone into a variable, never to the terminal.
+# are replaced. Decrypted with the hub key alone into a variable, never to the terminal.
 check_kubeconfig() {
-  local spoke="$1" file value
+  local spoke="$1" file
   file="clusters/${HUB}/spokes/${spoke}/kubeconfig.sops.yaml"
-  local decrypt=(env -u SOPS_AGE_KEY "SOPS_AGE_KEY_FILE=$(key_file "${HUB}")"
-    sops decrypt --extract '["stringData"]["value"]' "${file}")
   if [[ "${dry_run}" == true ]]; then
-    run "${decrypt[@]}"
+    run env -u SOPS_AGE_KEY "SOPS_AGE_KEY_FILE=$(key_file "${HUB}")" sops decrypt "${file}"
     return
   fi
-  value="$("${decrypt[@]}")" || die "cannot decrypt ${file} with the hub key"
-  if [[ "${value}" == *"${PLACEHOLDER}"* ]]; then
-    die "${file} is still the placeholder: put the kubeconfig of ${spoke} in with: sops edit ${file}"
-  fi
+  decrypt_filled "${file}" "$(key_file "${HUB}")" > /dev/null
 }
 
 # A kubectl Go template: the data of the flux-system Secret under a new name and namespace.
@@ -118,7 +105,7 @@ main() {
   if [[ "${dry_run}" != true ]]; then
     check_context "${context}" "${HUB}"
     for spoke in "${SPOKES[@]}"; do
-      check_context "$(context_of "${spoke}")" "${spoke}"
+      check_context "$(context_of "${spoke}")" "${spoke}" "--spoke-context ${spoke}=NAME"
     done
   fi
   for spoke in "${SPOKES[@]}"; do
