@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 from typing import NoReturn
 
 from scaffolder import __version__
-from scaffolder.errors import ScaffoldError, UsageError
+from scaffolder.errors import Interrupted, ScaffoldError, UsageError
 from scaffolder.model import ENGINES, Platform, default_platform, read_answers_file, with_engine
 
 
@@ -102,13 +104,27 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 _COMMANDS = {"new": _cmd_new, "validate": _cmd_validate}
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted(signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    # SIGTERM (timeout, CI cancel, docker stop) and SIGHUP (a closed terminal) clean up as
+    # Ctrl-C does: every command undoes what it started.
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         args = build_parser().parse_args(argv)
         return _COMMANDS[args.command](args)
     except ScaffoldError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
-        print("error: interrupted; nothing was written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        signum = getattr(err, "signum", signal.SIGINT)
+        print(
+            f"error: interrupted ({signal.Signals(signum).name}); nothing was changed",
+            file=sys.stderr,
+        )
+        return 128 + signum
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

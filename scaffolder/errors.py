@@ -58,3 +58,12 @@ class ToolMissingError(ScaffoldError):
 
 class ToolFailedError(ScaffoldError):
     """An external tool ran and failed."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, handled like Ctrl-C: every command cleans up, the exit code is
+    128 + the signal number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

@@ -1,8 +1,9 @@
-"""The generated repo's version control: init and one initial commit."""
+"""The generated repo's version control: init, commits, and what git already knows."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from scaffolder.errors import ToolFailedError
@@ -14,29 +15,71 @@ _FALLBACK_IDENTITY = {
     "GIT_COMMITTER_NAME": "gitops-scaffold",
     "GIT_COMMITTER_EMAIL": "gitops-scaffold@localhost",
 }
+# Settings of whatever repository the caller is in (a hook, CI) must not redirect ours.
+_REPOSITORY_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
+                         "GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_PREFIX")  # fmt: skip
 
 
-def _identity_env(git: str, repo_dir: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    try:
-        run([git, "config", "user.email"], cwd=repo_dir)
-    except ToolFailedError:  # no identity configured: commit as the tool
-        for key, value in _FALLBACK_IDENTITY.items():
-            env.setdefault(key, value)
+def _env(identity: bool = False, repo_dir: Path | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _REPOSITORY_VARIABLES}
+    if identity and repo_dir is not None:
+        try:
+            run([require("git"), "config", "user.email"], cwd=repo_dir, env=env)
+        except ToolFailedError:  # no identity configured: commit as the tool
+            for key, value in _FALLBACK_IDENTITY.items():
+                env.setdefault(key, value)
     return env
 
 
-def init_and_commit(repo_dir: Path, branch: str, message: str) -> None:
-    git = require("git")
-    run([git, "init", "--quiet", "--initial-branch", branch], cwd=repo_dir, what="git init")
-    run([git, "add", "--all"], cwd=repo_dir, what="git add")
-    run(
-        [git, "commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message],
-        cwd=repo_dir,
-        env=_identity_env(git, repo_dir),
+def _git(repo_dir: Path, *args: str, what: str, identity: bool = False) -> str:
+    return run([require("git"), *args], cwd=repo_dir, env=_env(identity, repo_dir), what=what)
+
+
+def init(repo_dir: Path, branch: str) -> None:
+    _git(repo_dir, "init", "--quiet", "--initial-branch", branch, what="git init")
+
+
+def commit_all(repo_dir: Path, message: str) -> None:
+    _git(repo_dir, "add", "--all", what="git add")
+    _commit(repo_dir, message)
+
+
+def commit_paths(repo_dir: Path, paths: Sequence[str], message: str) -> None:
+    """One commit of exactly ``paths`` (added, changed or deleted), nothing else staged."""
+    _git(repo_dir, "add", "--all", "--", *paths, what="git add")
+    _commit(repo_dir, message, "--", *paths)
+
+
+def _commit(repo_dir: Path, message: str, *paths: str) -> None:
+    _git(
+        repo_dir,
+        "commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message, *paths,
         what="git commit",
-    )
+        identity=True,
+    )  # fmt: skip
+
+
+def unstage(repo_dir: Path, paths: Sequence[str]) -> None:
+    """Undo what ``git add`` staged for ``paths`` (after a failed commit)."""
+    _git(repo_dir, "reset", "--quiet", "--", *paths, what="git reset")
+
+
+def is_work_tree(path: Path) -> bool:
+    try:
+        _git(path, "rev-parse", "--is-inside-work-tree", what="git rev-parse")
+    except ToolFailedError:
+        return False
+    return True
+
+
+def work_tree_root(path: Path) -> Path | None:
+    """The top of the git work tree holding ``path`` (None outside one)."""
+    try:
+        top = _git(path, "rev-parse", "--show-toplevel", what="git rev-parse")
+    except ToolFailedError:
+        return None
+    return Path(top.strip())
 
 
 def tracked_files(repo_dir: Path) -> list[str]:
-    return run([require("git"), "ls-files", "-z"], cwd=repo_dir).split("\0")[:-1]
+    return _git(repo_dir, "ls-files", "-z", what="git ls-files").split("\0")[:-1]

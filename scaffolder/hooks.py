@@ -8,7 +8,6 @@ traceback.
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,27 +24,28 @@ def _missing(error: ImportError) -> int:
 
 def post_generate(context: dict[str, Any], project_dir: Path) -> int:
     try:
+        from scaffolder import keys
         from scaffolder.context import answers_from_root_context
         from scaffolder.errors import ScaffoldError
-        from scaffolder.generate import build_repo, default_keys_dir
+        from scaffolder.generate import build_repo, default_keys_dir, key_names
         from scaffolder.model import load_answers
-        from scaffolder.render import Renderer
     except ImportError as error:
         return _missing(error)
-    keys_dir: Path | None = None
-    keys_created = False
     try:
         platform = load_answers(answers_from_root_context(context))
         output_dir = Path(context["_output_dir"])
         keys_dir = Path(
             context.get("_keys_dir") or default_keys_dir(output_dir, platform.repo_name)
-        )
-        keys_created = not keys_dir.exists()
-        result = build_repo(platform, Renderer(platform), project_dir.resolve(), keys_dir.resolve())
+        ).absolute()
+        clashing = keys.existing_keys(key_names(platform), keys_dir)
+        if clashing:
+            existing = keys_dir / keys.key_file_name(next(iter(clashing)))
+            raise ScaffoldError(f"{existing} already exists; pass another _keys_dir")
+        made = keys.new_keys(key_names(platform))
+        build_repo(platform, project_dir.resolve(), {n: k.public for n, k in made.items()})
+        keys.write_keys(keys_dir, made)  # last: cookiecutter removes the repo if this fails
     except (ScaffoldError, OSError, KeyboardInterrupt) as err:
-        if keys_dir is not None and keys_created:
-            shutil.rmtree(keys_dir, ignore_errors=True)
         print(f"error: {err or 'interrupted'}", file=sys.stderr)
         return getattr(err, "exit_code", 1)
-    print(f"Private age keys: {result.keys_dir} (keep them out of git)", file=sys.stderr)
+    print(f"Private age keys: {keys_dir} (keep them out of git)", file=sys.stderr)
     return 0

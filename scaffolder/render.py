@@ -135,6 +135,10 @@ class Unit:
         """The expressions that must all be true for ``file`` to be written."""
         return [expression for path, expression in self.when if _covers(path, file)]
 
+    def executable(self, file: str) -> bool:
+        """Executable templates (scripts) give executable files."""
+        return bool((self.root / file).stat().st_mode & stat.S_IXUSR)
+
 
 def _covers(path: str, file: str) -> bool:
     """Whether a ``_when`` path (a file or a folder) covers the template file ``file``."""
@@ -173,8 +177,19 @@ def read_unit(folder: Path, root_name: str, loader_name: str) -> Unit:
 # --------------------------------------------------------------------------- rendering
 
 
+@dataclass(frozen=True)
+class File:
+    """A file as the templates write it (``*.sops.yaml``: the plaintext, before encryption)."""
+
+    content: str
+    executable: bool = False
+
+
+Files = dict[str, File]  # repo-relative POSIX path -> file
+
+
 class Renderer:
-    """Renders the units of one platform into repo folders; the views are computed once."""
+    """Renders the units of one platform into files; the views are computed once."""
 
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
@@ -182,40 +197,37 @@ class Renderer:
         self._env = environment()
         self._compiled: dict[str, Any] = {}
 
-    def root(self, repo_dir: Path) -> list[str]:
+    def root(self) -> Files:
         """The engine-neutral skeleton: CI workflow, .gitignore, pre-commit, check-secrets."""
-        return self._render(load_unit(None, "root"), root_context(self.platform), repo_dir)
+        return self._render(load_unit(None, "root"), root_context(self.platform))
 
-    def base(self, repo_dir: Path) -> list[str]:
-        return self._unit(repo_dir, "base", {})
+    def base(self) -> Files:
+        return self._unit("base", {})
 
-    def cluster(self, repo_dir: Path, cluster: Cluster) -> list[str]:
-        return self._unit(repo_dir, "cluster", {"_cluster": cluster_view(self.platform, cluster)})
+    def cluster(self, cluster: Cluster) -> Files:
+        return self._unit("cluster", {"_cluster": cluster_view(self.platform, cluster)})
 
-    def tenant(self, repo_dir: Path, tenant: Tenant) -> list[str]:
-        return self._unit(repo_dir, "tenant", {"_tenant": tenant_view(self.platform, tenant)})
+    def tenant(self, tenant: Tenant) -> Files:
+        return self._unit("tenant", {"_tenant": tenant_view(self.platform, tenant)})
 
-    def _unit(self, repo_dir: Path, part: str, items: dict[str, Any]) -> list[str]:
-        context = {"repo_dir": repo_dir.name, "_platform": self._view, **items}
-        return self._render(load_unit(self.platform.engine, part), context, repo_dir)
+    def _unit(self, part: str, items: dict[str, Any]) -> Files:
+        context = {"repo_dir": self.platform.repo_name, "_platform": self._view, **items}
+        return self._render(load_unit(self.platform.engine, part), context)
 
-    def _render(self, unit: Unit, context: dict[str, Any], repo_dir: Path) -> list[str]:
+    def _render(self, unit: Unit, context: dict[str, Any]) -> Files:
         variables = {"cookiecutter": context}
-        written = []
+        rendered: Files = {}
         try:
             for file in unit.files:
                 if not all(self._true(e, variables) for e in unit.conditions(file)):
                     continue
-                relative = self._path(file, variables)
                 template = self._env.get_template(f"{unit.name}/{file}")
-                target = repo_dir / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(template.render(variables), encoding="utf-8")
-                _copy_mode(unit.root / file, target)
-                written.append(relative)
+                rendered[self._path(file, variables)] = File(
+                    template.render(variables), unit.executable(file)
+                )
         except (TemplateError, quoting.UnsafeValueError) as err:
             raise ScaffoldError(f"rendering {unit.name}/{file} failed: {err}") from err
-        return written
+        return rendered
 
     def _true(self, expression: str, variables: dict[str, Any]) -> bool:
         compiled = self._compiled.get(expression)
@@ -235,12 +247,6 @@ class Renderer:
                 raise quoting.UnsafeValueError(f"{segment!r} renders as the path segment {part!r}")
             parts.append(part)
         return "/".join(parts)
-
-
-def _copy_mode(source: Path, target: Path) -> None:
-    """Executable templates (scripts) give executable files."""
-    if source.stat().st_mode & stat.S_IXUSR:
-        target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
 
 def iter_template_sources() -> Iterator[tuple[str, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,6 +33,24 @@ def creation_rules(cluster_recipients: Mapping[str, str], admin_recipient: str) 
         "# Each cluster decrypts only its own files; the admin key decrypts everything.\n"
     )
     return header + dump_yaml({"creation_rules": rules}, width=200)
+
+
+_RULE_PATH = re.compile(r"^\(\^\|/\)clusters/(?P<cluster>[a-z0-9-]+)/\.\*\\\.sops\\\.yaml\$$")
+
+
+def read_recipients(text: str) -> dict[str, list[str]]:
+    """The recipients of each cluster's rule in a .sops.yaml that ``creation_rules`` wrote:
+    cluster name -> [cluster public key, admin public key]. Other rules are ignored."""
+    data = yaml.safe_load(text) or {}
+    found: dict[str, list[str]] = {}
+    rules = data.get("creation_rules") if isinstance(data, dict) else None
+    for rule in rules if isinstance(rules, list) else []:
+        match = (
+            _RULE_PATH.match(str(rule.get("path_regex", ""))) if isinstance(rule, dict) else None
+        )
+        if match:
+            found[match["cluster"]] = [r.strip() for r in str(rule.get("age", "")).split(",")]
+    return found
 
 
 def is_encrypted(text: str) -> bool:

@@ -1031,6 +1031,7 @@ def test_cli_and_cookiecutter_agree(tmp_path: Path) -> None:
 def test_webhook_notifications_render(provider: str, tmp_path: Path) -> None:
     """Providers without a native Argo CD service post JSON through a webhook service."""
     from scaffolder.model import load_answers
+    from scaffolder.files import write_files
     from scaffolder.render import Renderer
 
     platform = load_answers(
@@ -1038,7 +1039,7 @@ def test_webhook_notifications_render(provider: str, tmp_path: Path) -> None:
     )
     repo_dir = tmp_path / platform.repo_name
     repo_dir.mkdir()
-    Renderer(platform).base(repo_dir)
+    write_files(repo_dir, Renderer(platform).base())
     cm_path = repo_dir / f"clusters/{platform.hub.name}/argocd/config/argocd-notifications-cm.yaml"
     (cm,) = [d.body for d in load_file(cm_path)]
     assert _store().problems(cm) == []

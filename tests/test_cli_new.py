@@ -235,9 +235,12 @@ def test_an_existing_repo_is_kept_without_force_and_replaced_with_it(
     assert git(repo, "rev-list", "--count", "--all").strip() == "1"
     assert git(repo, "status", "--porcelain", "--untracked-files=all", "--ignored") == ""
     assert sorted(os.listdir(out)) == [REPO]  # no staging or replaced-repo folder left
-    new_public = read_public_key(keys / "admin.agekey")
-    assert new_public != read_public_key(custom_run.keys / "admin.agekey")
-    assert new_public in (repo / ".sops.yaml").read_text(encoding="utf-8")
+    # --force never replaces a key: the keys are the same files, byte for byte, and the new
+    # repo is encrypted for them (review-adversarial H2, R4)
+    assert snapshot(keys) == keys_before
+    public = read_public_key(keys / "admin.agekey")
+    assert public == read_public_key(custom_run.keys / "admin.agekey")
+    assert public in (repo / ".sops.yaml").read_text(encoding="utf-8")
 
 
 def test_a_failure_midway_leaves_no_repo_no_keys_and_no_staging_folder(tmp_path: Path) -> None:

@@ -301,7 +301,7 @@ def test_ctrl_c_in_a_terminal_exits_130_with_one_line_and_writes_nothing(tmp_pat
 
     assert "GitOps engine" in screen
     assert code == 130
-    assert stderr == "error: interrupted; nothing was written\n"
+    assert stderr == "error: interrupted; nothing was changed\n"
     assert not out.exists()
     assert listing(home) == []
 

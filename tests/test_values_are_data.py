@@ -30,6 +30,7 @@ from scaffolder.commands.validate import validate
 from scaffolder.context import git_url_form
 from scaffolder.model import Platform, default_git_url, default_platform, load_answers
 from scaffolder.prompts import ask_answers
+from scaffolder.files import write_files
 from scaffolder.render import Renderer
 from tests.cli_helpers import listing, one_error_line, run_cli
 from tests.conftest import SCHEMAS
@@ -88,7 +89,7 @@ def fake_tools(tmp_path: Path) -> Iterator[dict[str, str]]:
 def _render_base(platform: Platform, where: Path) -> Path:
     repo = where / platform.repo_name
     repo.mkdir(parents=True)
-    Renderer(platform).base(repo)
+    write_files(repo, Renderer(platform).base())
     return repo
 
 
@@ -171,10 +172,10 @@ def test_c1_a_template_in_a_value_is_written_not_run(payload: str, tmp_path: Pat
     platform = replace(platform, tenants=(tenant, *platform.tenants[1:]))
     repo = _render_base(platform, tmp_path)
     renderer = Renderer(platform)
-    renderer.root(repo)
+    write_files(repo, renderer.root())
     for cluster in platform.clusters:
-        renderer.cluster(repo, cluster)
-    renderer.tenant(repo, tenant)
+        write_files(repo, renderer.cluster(cluster))
+    write_files(repo, renderer.tenant(tenant))
     assert _pwned(tmp_path) == []
     gotk_sync = (repo / "clusters/hub/flux-system/gotk-sync.yaml").read_text()
     assert next(yaml.safe_load_all(gotk_sync))["spec"]["url"] == payload
