@@ -120,10 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return err.exit_code
     except KeyboardInterrupt as err:
         signum = getattr(err, "signum", signal.SIGINT)
-        print(
-            f"error: interrupted ({signal.Signals(signum).name}); nothing was changed",
-            file=sys.stderr,
-        )
+        by = "" if signum == signal.SIGINT else f" by {signal.Signals(signum).name}"
+        print(f"error: interrupted{by}; nothing was changed", file=sys.stderr)
         return 128 + signum
     finally:
         for sig, handler in previous.items():
