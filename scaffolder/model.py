@@ -17,10 +17,13 @@ from typing import Any, ClassVar
 
 import yaml
 
+from scaffolder import __version__
 from scaffolder.errors import AnswersError, UsageError, shown
 from scaffolder.quoting import is_plain_string
 
 ENGINES = ("flux", "argocd")
+# The top-level key of platform.yaml recording which gitops-scaffold version wrote the repo.
+VERSION_FIELD = "gitops_scaffold_version"
 ROLES = ("hub", "spoke")
 NOTIFICATION_PROVIDERS = ("slack", "msteams", "discord", "googlechat", "generic")
 SYNC_WINDOW_KINDS = ("allow", "deny")
@@ -205,6 +208,9 @@ class Platform:
     image_automation: ImageAutomation = field(default_factory=ImageAutomation)
     sync: Sync = field(default_factory=Sync)
     sso: Sso = field(default_factory=Sso)
+    # The gitops-scaffold version that last wrote the repo (platform.yaml records it; `update`
+    # compares it with the running version). Not an answer: equal platforms may differ in it.
+    generator_version: str = field(default="", compare=False)
 
     @property
     def hub(self) -> Cluster:
@@ -650,6 +656,16 @@ def check_group(where: str, value: str) -> str:
     return value
 
 
+_VERSION = re.compile(r"[0-9]+(?:\.[0-9]+){0,3}(?:[.+-]?[A-Za-z0-9]+)*")
+
+
+def check_version(where: str, value: str) -> str:
+    """Optional: a version string (PEP 440-ish) of gitops-scaffold."""
+    if value and (not _VERSION.fullmatch(value) or len(value) > 40):
+        raise AnswersError(where, value, "is not a gitops-scaffold version (like 0.1.0)")
+    return value
+
+
 def check_count(where: str, value: str, low: int, high: int) -> int:
     """A whole number typed at a prompt (how many spokes)."""
     if not _COUNT.fullmatch(value) or not low <= int(value) <= high:
@@ -880,9 +896,13 @@ def load_answers(data: object) -> Platform:
     raw_tenants = reader.sequence("tenants", DEFAULT_ANSWERS["tenants"]) or []
     tenants = tuple(_read_tenant(t, f"tenants[{i}]") for i, t in enumerate(raw_tenants))
     sections = _read_sections(reader)
+    version = check_version(VERSION_FIELD, reader.string(VERSION_FIELD, ""))
     reader.finish()
 
-    platform = Platform(repo_name, git_url, git_branch, engine, clusters, tenants, **sections)
+    platform = Platform(
+        repo_name, git_url, git_branch, engine, clusters, tenants, **sections,
+        generator_version=version,
+    )  # fmt: skip
     check_topology(platform)
     return platform
 
@@ -990,7 +1010,9 @@ _AnswersDumper.add_implicit_resolver(_BOOL_TAG, re.compile(r"(?i:true|false)\Z")
 
 
 def answers_yaml(platform: Platform) -> str:
-    body = yaml.dump(dump_answers(platform), Dumper=_AnswersDumper, sort_keys=False, width=100)
+    """platform.yaml for a repo this version writes now: the answers and the version."""
+    data = {VERSION_FIELD: __version__, **dump_answers(platform)}
+    body = yaml.dump(data, Dumper=_AnswersDumper, sort_keys=False, width=100)
     return _HEADER + body
 
 
