@@ -55,7 +55,53 @@ def build_parser() -> argparse.ArgumentParser:
         help="run only these checks: build, schema, refs, secrets, tenancy (repeatable or "
         "comma-separated; YAML syntax is always checked)",
     )
+    _day2_parsers(commands)
     return parser
+
+
+def _day2_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--repo", type=Path, default=Path("."), metavar="PATH",
+            help="the platform repo to change (default: the current folder)",
+        )  # fmt: skip
+        sub.add_argument(
+            "--force", action="store_true",
+            help="also rewrite or delete files this tool wrote that were edited by hand",
+        )  # fmt: skip
+        sub.add_argument(
+            "--commit", action="store_true",
+            help="make one commit of the change (default: leave it for review)",
+        )  # fmt: skip
+
+    add_tenant = commands.add_parser("add-tenant", help="add a tenant to an existing repo")
+    add_tenant.add_argument("name", metavar="NAME")
+    add_tenant.add_argument(
+        "--clusters", metavar="A,B", help="spokes to place it on (default: every spoke)"
+    )
+    add_tenant.add_argument("--repo-url", metavar="URL", help="default: <name>-apps beside git_url")
+    add_tenant.add_argument("--no-input", action="store_true", help="ask nothing")
+    common(add_tenant)
+
+    remove_tenant = commands.add_parser("remove-tenant", help="remove a tenant from a repo")
+    remove_tenant.add_argument("name", metavar="NAME")
+    common(remove_tenant)
+
+    add_cluster = commands.add_parser("add-cluster", help="add a spoke cluster to a repo")
+    add_cluster.add_argument("name", metavar="NAME")
+    add_cluster.add_argument("--env", required=True, metavar="ENV")
+    add_cluster.add_argument("--region", default="", metavar="R")
+    add_cluster.add_argument(
+        "--keys-dir", type=Path, metavar="KDIR",
+        help="where the new age key goes (default: <repo>.keys beside the repo)",
+    )  # fmt: skip
+    common(add_cluster)
+
+    remove_cluster = commands.add_parser(
+        "remove-cluster", help="remove a spoke cluster (its key stays in the keys folder)"
+    )
+    remove_cluster.add_argument("name", metavar="NAME")
+    common(remove_cluster)
 
 
 def _answers(args: argparse.Namespace) -> Platform:
@@ -101,7 +147,63 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-_COMMANDS = {"new": _cmd_new, "validate": _cmd_validate}
+def _cmd_add_tenant(args: argparse.Namespace) -> int:
+    from scaffolder.commands.tenants import add_tenant
+    from scaffolder.summary import day2_summary
+
+    clusters = [c.strip() for c in args.clusters.split(",") if c.strip()] if args.clusters else None
+    repo_url = args.repo_url
+    if not args.no_input and sys.stdin.isatty() and clusters is None:
+        from scaffolder.prompts import ask_tenant_placement
+        from scaffolder.repo_state import read_platform
+
+        clusters = ask_tenant_placement(read_platform(args.repo.absolute()), args.name)
+    result = add_tenant(
+        args.repo, args.name, clusters=clusters, repo_url=repo_url,
+        force=args.force, commit=args.commit,
+    )  # fmt: skip
+    print(day2_summary(f"Added tenant {args.name}", result))
+    return 0
+
+
+def _cmd_remove_tenant(args: argparse.Namespace) -> int:
+    from scaffolder.commands.tenants import remove_tenant
+    from scaffolder.summary import day2_summary
+
+    result = remove_tenant(args.repo, args.name, force=args.force, commit=args.commit)
+    print(day2_summary(f"Removed tenant {args.name}", result))
+    return 0
+
+
+def _cmd_add_cluster(args: argparse.Namespace) -> int:
+    from scaffolder.commands.clusters import add_cluster
+    from scaffolder.summary import day2_summary
+
+    result = add_cluster(
+        args.repo, args.name, env=args.env, region=args.region, keys_dir=args.keys_dir,
+        force=args.force, commit=args.commit,
+    )  # fmt: skip
+    print(day2_summary(f"Added cluster {args.name}", result))
+    return 0
+
+
+def _cmd_remove_cluster(args: argparse.Namespace) -> int:
+    from scaffolder.commands.clusters import remove_cluster
+    from scaffolder.summary import day2_summary
+
+    result = remove_cluster(args.repo, args.name, force=args.force, commit=args.commit)
+    print(day2_summary(f"Removed cluster {args.name}", result))
+    return 0
+
+
+_COMMANDS = {
+    "new": _cmd_new,
+    "validate": _cmd_validate,
+    "add-tenant": _cmd_add_tenant,
+    "remove-tenant": _cmd_remove_tenant,
+    "add-cluster": _cmd_add_cluster,
+    "remove-cluster": _cmd_remove_cluster,
+}
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

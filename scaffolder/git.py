@@ -81,5 +81,21 @@ def work_tree_root(path: Path) -> Path | None:
     return Path(top.strip())
 
 
+def committed_unchanged(repo_dir: Path, relative: str) -> bool:
+    """Whether ``relative`` is in the last commit as it is on disk (so git can bring it back)."""
+    try:
+        _git(repo_dir, "ls-files", "--error-unmatch", "--", relative, what="git ls-files")
+        _git(repo_dir, "diff", "--quiet", "HEAD", "--", relative, what="git diff")
+    except ToolFailedError:
+        return False
+    return True
+
+
+def uncommitted(repo_dir: Path, paths: Sequence[str]) -> list[str]:
+    """Which of ``paths`` differ from the last commit (changed, new or deleted)."""
+    out = _git(repo_dir, "status", "--porcelain", "-z", "--", *paths, what="git status")
+    return [entry[3:] for entry in out.split("\0") if len(entry) > 3]
+
+
 def tracked_files(repo_dir: Path) -> list[str]:
     return _git(repo_dir, "ls-files", "-z", what="git ls-files").split("\0")[:-1]

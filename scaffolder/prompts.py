@@ -11,7 +11,7 @@ one line and exit 130); ``ask()`` would swallow it and return None.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any
 
 import questionary
@@ -302,3 +302,22 @@ def _ask_options(
         )
         options["sync"] = {"manual_envs": manual}
     return options
+
+
+def ask_tenant_placement(
+    platform: model.Platform,
+    name: str,
+    *,
+    input: Input | None = None,
+    output: Output | None = None,
+) -> list[str] | None:
+    """The spokes a new tenant goes on (None: every spoke, also ones added later)."""
+    spokes = platform.spokes
+    if len(spokes) < 2:
+        return None
+    chosen = _Asker(input, output).checkbox(
+        f"Tenant {name}: on which spokes? (all = every spoke, also ones added later)",
+        [questionary.Choice(_cluster_title(asdict(s)), s.name, checked=True) for s in spokes],
+        _placement_check("clusters"),
+    )
+    return None if len(chosen) == len(spokes) else chosen

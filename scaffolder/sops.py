@@ -53,6 +53,17 @@ def read_recipients(text: str) -> dict[str, list[str]]:
     return found
 
 
+def mac_of(text: str) -> str | None:
+    """The MAC sops keeps for an encrypted file: it changes whenever a value is edited."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    metadata = data.get("sops") if isinstance(data, dict) else None
+    mac = metadata.get("mac") if isinstance(metadata, dict) else None
+    return mac if isinstance(mac, str) else None
+
+
 def is_encrypted(text: str) -> bool:
     try:
         data = yaml.safe_load(text)
@@ -67,40 +78,45 @@ def _sops_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def encrypt_file(repo_dir: Path, relative: str, plaintext: str, sops: str) -> None:
-    """Encrypt one file's ``plaintext`` in place, through stdin so sops picks the rule."""
-    target = repo_dir / relative
-    ciphertext = run(
+def is_sops_file(relative: str) -> bool:
+    """A file the pipeline encrypts: ``*.sops.yaml`` (the rules file excepted)."""
+    return relative.endswith(SOPS_SUFFIX) and relative.rsplit("/", 1)[-1] != ".sops.yaml"
+
+
+def encrypt_text(relative: str, plaintext: str, config: Path, sops: str, cwd: Path) -> str:
+    """The ciphertext of ``plaintext`` for the file ``relative``, encrypted from memory
+    (stdin) with the rule of ``config`` that matches that path."""
+    return run(
         [
-            sops,
-            "--config",
-            str(repo_dir / ".sops.yaml"),
-            "encrypt",
-            "--filename-override",
-            relative,
-            "--input-type",
-            "yaml",
-            "--output-type",
-            "yaml",
+            sops, "--config", str(config), "encrypt", "--filename-override", relative,
+            "--input-type", "yaml", "--output-type", "yaml",
         ],
-        cwd=repo_dir,
+        cwd=cwd,
         input_text=plaintext,
         env=_sops_env(),
         what=f"sops encrypt {relative}",
-    )
-    write_atomic(target, ciphertext)
+    )  # fmt: skip
+
+
+def encrypt_texts(texts: Mapping[str, str], config: Path, *, cwd: Path) -> dict[str, str]:
+    """Every plaintext of ``texts`` (path -> text) encrypted, in parallel."""
+    if not texts:
+        return {}
+    sops = find_sops()
+    with ThreadPoolExecutor(max_workers=min(8, len(texts))) as pool:
+        results = pool.map(lambda r: encrypt_text(r, texts[r], config, sops, cwd), list(texts))
+        return dict(zip(list(texts), results, strict=True))
 
 
 def encrypt_pending(repo_dir: Path, relatives: Iterable[str]) -> list[str]:
-    """Encrypt every listed file that is not encrypted yet; returns the ones it encrypted."""
+    """Encrypt in place every listed file that is not encrypted yet; returns those files."""
     texts = {r: (repo_dir / r).read_text(encoding="utf-8") for r in sorted(relatives)}
-    pending = [r for r, text in texts.items() if not is_encrypted(text)]
-    if not pending:
-        return []
-    sops = find_sops()
-    with ThreadPoolExecutor(max_workers=min(8, len(pending))) as pool:
-        list(pool.map(lambda r: encrypt_file(repo_dir, r, texts[r], sops), pending))
-    return pending
+    pending = {r: text for r, text in texts.items() if not is_encrypted(text)}
+    for relative, ciphertext in encrypt_texts(
+        pending, repo_dir / ".sops.yaml", cwd=repo_dir
+    ).items():
+        write_atomic(repo_dir / relative, ciphertext)
+    return sorted(pending)
 
 
 def find_sops_files(repo_dir: Path) -> list[str]:

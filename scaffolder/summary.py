@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scaffolder.generate import GeneratedRepo
 from scaffolder.model import Platform
 from scaffolder.quoting import shell_word
+
+if TYPE_CHECKING:
+    from scaffolder.day2 import Result
 
 
 def _shown(path: Path, start: Path) -> str:
@@ -42,3 +46,25 @@ def new_summary(platform: Platform, result: GeneratedRepo, cwd: Path | None = No
             f"  scripts/bootstrap.sh --keys-dir {keys_arg}",
         ]
     )
+
+
+def day2_summary(what: str, result: Result) -> str:
+    """What a day-2 command did, what it left alone and why, and what comes next."""
+    repo = result.repo_dir.name
+    lines = [
+        f"{what} in {repo}: {len(result.written)} files written, "
+        f"{len(result.deleted)} deleted" + (", committed." if result.committed else "."),
+    ]
+    if result.recovered:
+        lines.append("An interrupted earlier command was rolled back first.")
+    for key in result.keys.values():
+        lines.append(f"New private age key: {key.path} (mode 0600, never commit it).")
+    if result.left_alone:
+        lines.append("Left alone (yours to check):")
+        lines += [f"  {item.path}: {item.reason}" for item in result.left_alone]
+    if not result.committed:
+        lines.append(
+            f"Review with: git -C {shell_word(str(result.repo_dir))} status; "
+            "then commit (or pass --commit next time)."
+        )
+    return "\n".join(lines)

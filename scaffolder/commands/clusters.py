@@ -1,0 +1,101 @@
+"""`gitops-scaffold add-cluster` and `remove-cluster`: one spoke in or out of an existing repo.
+
+A new spoke gets its own age key (written to the keys folder last, never over an existing
+file: a key left there by an earlier spoke of that name is reused), its `.sops.yaml` rule and
+its files. Removing a spoke keeps its private key: no key is ever deleted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml.comments import CommentedMap
+
+from scaffolder import day2, keys
+from scaffolder.answers_file import append_to, edit_answers, named
+from scaffolder.errors import UsageError
+from scaffolder.generate import Units, default_keys_dir
+from scaffolder.model import PLATFORM_FILE, Platform
+from scaffolder.repo_state import public_keys, read_platform
+
+
+def add_cluster(
+    repo_dir: Path,
+    name: str,
+    *,
+    env: str,
+    region: str = "",
+    keys_dir: Path | None = None,
+    force: bool = False,
+    commit: bool = False,
+) -> day2.Result:
+    """Add spoke ``name`` (env ``env``) to the repo at ``repo_dir``, with its own age key."""
+    repo_dir = repo_dir.absolute()
+    old = read_platform(repo_dir)
+    if any(c.name == name for c in old.clusters):
+        raise UsageError(f"cluster {name} is already in {PLATFORM_FILE}; nothing was changed")
+    entry: dict[str, Any] = {"name": name, "role": "spoke", "env": env}
+    if region:
+        entry["region"] = region
+    text = (repo_dir / PLATFORM_FILE).read_text(encoding="utf-8")
+    answers, new = edit_answers(text, old, append_to("clusters", entry))
+    keys_dir = (keys_dir or default_keys_dir(repo_dir.parent, old.repo_name)).absolute()
+    old_keys = public_keys(repo_dir, old)
+    reused = keys.existing_keys([name], keys_dir)
+    made = {} if reused else keys.new_keys([name])
+    known = {**old_keys, **{n: k.public for n, k in reused.items()}}
+    return _apply(
+        repo_dir, old, new, answers, f"Add cluster {name}", force, commit,
+        old_keys=known, new_keys=made, keys_dir=keys_dir,
+    )  # fmt: skip
+
+
+def remove_cluster(
+    repo_dir: Path, name: str, *, force: bool = False, commit: bool = False
+) -> day2.Result:
+    """Remove spoke ``name``. Refused while a tenant is placed only there, unless ``force``:
+    then such tenants go too. The cluster's private key stays in the keys folder."""
+    repo_dir = repo_dir.absolute()
+    old = read_platform(repo_dir)
+    if not any(c.name == name for c in old.clusters):
+        raise UsageError(f"cluster {name} is not in {PLATFORM_FILE}; nothing was changed")
+    if old.cluster(name).role == "hub":
+        raise UsageError(f"cluster {name} is the hub; it cannot be removed")
+    stranded = [t.name for t in old.tenants if t.clusters == (name,)]
+    if stranded and not force:
+        raise UsageError(
+            f"tenant {stranded[0]} is placed only on {name}: move it first, or pass --force to "
+            f"remove {'it' if len(stranded) == 1 else 'them'} ({', '.join(stranded)}) too; "
+            "nothing was changed"
+        )
+    text = (repo_dir / PLATFORM_FILE).read_text(encoding="utf-8")
+
+    def edit(document: CommentedMap) -> None:
+        del document["clusters"][named(document["clusters"], name)]
+        for tenant in list(document["tenants"]):
+            placement = tenant.get("clusters") if isinstance(tenant, dict) else None
+            if placement and name in placement:
+                if len(placement) == 1:
+                    del document["tenants"][named(document["tenants"], tenant["name"])]
+                else:
+                    placement.remove(name)
+
+    answers, new = edit_answers(text, old, edit)
+    return _apply(
+        repo_dir, old, new, answers, f"Remove cluster {name}", force, commit,
+        old_keys=public_keys(repo_dir, old),
+    )  # fmt: skip
+
+
+def _apply(
+    repo_dir: Path, old: Platform, new: Platform, answers: str, message: str,
+    force: bool, commit: bool, *, old_keys: dict[str, str],
+    new_keys: dict[str, keys.NewKey] | None = None, keys_dir: Path | None = None,
+) -> day2.Result:  # fmt: skip
+    tenants = day2.changed_tenants(old, new)
+    change = day2.Change(
+        repo_dir, old, new, answers, Units(tenants=tenants), old_keys,
+        new_keys=new_keys or {}, keys_dir=keys_dir, message=f"{message} (gitops-scaffold)",
+    )  # fmt: skip
+    return day2.apply(change, force=force, commit=commit)

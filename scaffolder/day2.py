@@ -1,0 +1,210 @@
+"""The pipeline of every command that changes an existing repo (add/remove tenant or cluster).
+
+1. The answers change (``answers_file``): the new platform.yaml text and the new model.
+2. The template units the change can affect are rendered for the old and the new answers,
+   with the files derived from the whole model: what this tool wrote before, and what it
+   writes now. No other file is ever touched.
+3. The plan compares them with the disk: a file this tool wrote and nobody edited since is
+   rewritten or deleted; a hand-edited one is left alone and reported (``--force``
+   overrides); an encrypted file is never rewritten (its values are the user's) and is only
+   deleted when git holds it as it is.
+4. New SOPS files are encrypted from memory (the plaintext never exists in the repo).
+5. Everything is applied in one ``Transaction``: all of it, or the repo as it was. New keys
+   are written last, and `--commit` makes one commit of exactly the changed paths.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scaffolder import git, keys, placeholders, sops
+from scaffolder.context import tenant_view
+from scaffolder.errors import UsageError
+from scaffolder.generate import SOPS_CONFIG, Units, derived_files, render_units
+from scaffolder.model import PLATFORM_FILE, Platform
+from scaffolder.render import File, Files, Renderer
+from scaffolder.transaction import Transaction
+
+
+@dataclass(frozen=True)
+class LeftAlone:
+    path: str
+    reason: str
+
+
+@dataclass
+class Plan:
+    writes: Files = field(default_factory=dict)
+    deletes: list[str] = field(default_factory=list)
+    left_alone: list[LeftAlone] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a day-2 command did to the repo (and to the keys folder)."""
+
+    repo_dir: Path
+    written: list[str]
+    deleted: list[str]
+    left_alone: list[LeftAlone]
+    keys: dict[str, keys.AgeKey]
+    committed: bool
+    recovered: bool  # an earlier, interrupted command was rolled back first
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change of the answers, ready to be applied to a repo."""
+
+    repo_dir: Path
+    old: Platform
+    new: Platform
+    answers_text: str  # the new platform.yaml
+    units: Units
+    old_keys: Mapping[str, str]  # public keys before the change
+    new_keys: Mapping[str, keys.NewKey] = field(default_factory=dict)
+    keys_dir: Path | None = None
+    extra: Files = field(default_factory=dict)  # e.g. a kubeconfig Secret, plaintext
+    message: str = ""
+
+
+def changed_tenants(old: Platform, new: Platform) -> set[str]:
+    """Tenants whose rendered files may differ: added, removed, or whose view changed (e.g.
+    a tenant on every spoke when a spoke comes or goes)."""
+    before = {t.name: tenant_view(old, t) for t in old.tenants}
+    after = {t.name: tenant_view(new, t) for t in new.tenants}
+    return {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
+
+
+def files_of(platform: Platform, units: Units, public_keys: Mapping[str, str]) -> Files:
+    files = render_units(platform, Renderer(platform), units)
+    files.update(derived_files(platform, public_keys))
+    return files
+
+
+def plan(repo_dir: Path, old: Files, new: Files, *, force: bool) -> Plan:
+    result = Plan()
+    record = placeholders.read(repo_dir)
+    for path in sorted(old.keys() | new.keys()):
+        before, after = old.get(path), new.get(path)
+        if before == after:
+            continue
+        target = repo_dir / path
+        current = target.read_text(encoding="utf-8") if target.is_file() else None
+        if sops.is_sops_file(path):
+            _plan_encrypted(repo_dir, path, before, after, current, record, result)
+        elif after is None:
+            if current is None:
+                continue
+            if (before is not None and current == before.content) or force:
+                result.deletes.append(path)
+            else:
+                result.left_alone.append(LeftAlone(path, "edited by hand: not deleted"))
+        elif current is None or current == (before.content if before else None) or force:
+            result.writes[path] = after
+        elif current != after.content:
+            reason = "edited by hand: not rewritten" if before else "not written by this tool"
+            result.left_alone.append(LeftAlone(path, reason))
+    return result
+
+
+def _plan_encrypted(
+    repo_dir: Path, path: str, before: File | None, after: File | None, current: str | None,
+    record: Mapping[str, str], result: Plan,
+) -> None:  # fmt: skip
+    if after is not None and current is None:
+        result.writes[path] = after
+    elif after is None and current is not None:
+        if placeholders.deletable(repo_dir, path, record):
+            result.deletes.append(path)  # an untouched placeholder, or git holds it as it is
+        else:
+            result.left_alone.append(
+                LeftAlone(path, "encrypted, filled in and not committed: delete it yourself")
+            )
+    elif after is not None and before is not None:
+        result.left_alone.append(
+            LeftAlone(path, "encrypted: its values are yours; the template changed, see the README")
+        )
+
+
+def apply(change: Change, *, force: bool = False, commit: bool = False) -> Result:
+    new_public = {**change.old_keys, **{n: k.public for n, k in change.new_keys.items()}}
+    new_public = {n: k for n, k in new_public.items() if n == keys.ADMIN_KEY or _has(change.new, n)}
+    old_files = files_of(change.old, change.units, change.old_keys)
+    new_files = {**files_of(change.new, change.units, new_public), **change.extra}
+    steps = plan(change.repo_dir, old_files, new_files, force=force)
+    content = _encrypted(change.repo_dir, steps.writes, new_files[SOPS_CONFIG].content)
+    content[PLATFORM_FILE] = (change.answers_text.encode("utf-8"), False)
+    encrypted = {p: c.decode("utf-8") for p, (c, _) in content.items() if sops.is_sops_file(p)}
+    touched = [*content, *steps.deletes]
+    if commit and (dirty := git.uncommitted(change.repo_dir, touched)):
+        raise UsageError(
+            f"--commit: {dirty[0]} has uncommitted changes that are not part of this one: "
+            "commit or stash them first, or leave out --commit; nothing was changed"
+        )
+    with Transaction(change.repo_dir) as transaction:
+        transaction.write_all(content)
+        for path in steps.deletes:
+            transaction.delete(path)
+        record = placeholders.updated(placeholders.read(change.repo_dir), encrypted, steps.deletes)
+        transaction.write(placeholders.RECORD, record.encode("utf-8"))
+        written_keys = (
+            keys.write_keys(change.keys_dir, change.new_keys)
+            if change.new_keys and change.keys_dir
+            else {}
+        )
+        try:
+            if commit:
+                transaction.protect(".git/index")
+                git.commit_paths(change.repo_dir, touched, change.message)
+        except BaseException:
+            for key in written_keys.values():
+                key.path.unlink(missing_ok=True)  # made by this command, protecting nothing yet
+            raise
+    return Result(
+        change.repo_dir,
+        sorted(content),
+        steps.deletes,
+        steps.left_alone,
+        written_keys,
+        commit,
+        transaction.recovered,
+    )
+
+
+def _has(platform: Platform, cluster: str) -> bool:
+    return any(c.name == cluster for c in platform.clusters)
+
+
+def _encrypted(repo_dir: Path, writes: Files, sops_config: str) -> dict[str, tuple[bytes, bool]]:
+    """Every file to write, as bytes; SOPS files encrypted from memory with the new rules."""
+    pending = {path: file for path, file in writes.items() if sops.is_sops_file(path)}
+    content = {
+        path: (file.content.encode("utf-8"), file.executable)
+        for path, file in writes.items()
+        if path not in pending
+    }
+    if pending:
+        with tempfile.TemporaryDirectory(prefix="gitops-scaffold-sops-") as tmp:
+            config = Path(tmp) / SOPS_CONFIG
+            config.write_text(sops_config, encoding="utf-8")
+            encrypted = sops.encrypt_texts(
+                {path: file.content for path, file in pending.items()}, config, cwd=repo_dir
+            )
+        content.update({path: (text.encode("utf-8"), False) for path, text in encrypted.items()})
+    return content
+
+
+def affected_clusters(*platforms: Platform, tenants: Iterable[str]) -> set[str]:
+    """The clusters the given tenants are placed on, in any of the platforms."""
+    names = set(tenants)
+    return {
+        cluster
+        for platform in platforms
+        for tenant in platform.tenants
+        if tenant.name in names
+        for cluster in platform.placement(tenant)
+    }
