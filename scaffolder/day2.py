@@ -158,7 +158,9 @@ def apply(change: Change, *, force: bool = False, commit: bool = False) -> Resul
         )
         try:
             if commit:
-                transaction.protect(".git/index")
+                for state in (".git/index", ".git/COMMIT_EDITMSG"):
+                    transaction.protect(state)
+                transaction.protect_folder(".git/objects")
                 git.commit_paths(change.repo_dir, touched, change.message)
         except BaseException:
             for key in written_keys.values():

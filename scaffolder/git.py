@@ -22,6 +22,8 @@ _REPOSITORY_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJE
 
 def _env(identity: bool = False, repo_dir: Path | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _REPOSITORY_VARIABLES}
+    # Queries (status, diff) must not refresh and rewrite .git/index as a side effect.
+    env["GIT_OPTIONAL_LOCKS"] = "0"
     if identity and repo_dir is not None:
         try:
             run([require("git"), "config", "user.email"], cwd=repo_dir, env=env)

@@ -20,6 +20,7 @@ from types import TracebackType
 from scaffolder.errors import UsageError
 from scaffolder.files import EXECUTABLE, remove_if_empty
 from scaffolder.locks import Lock
+from scaffolder.testhooks import WRITE_DELAY, pause
 
 JOURNAL = "gitops-scaffold-journal"
 LOCK = "gitops-scaffold.lock"
@@ -38,6 +39,7 @@ class Transaction:
         self._lock = Lock(git_dir / LOCK, str(repo_dir))
         self._entries: list[dict[str, object]] = []
         self._created_dirs: list[str] = []
+        self._watched: dict[str, list[str]] = {}  # folder -> the files it held before
 
     def __enter__(self) -> Transaction:
         self._lock.__enter__()
@@ -67,6 +69,7 @@ class Transaction:
 
     def write(self, relative: str, content: bytes, *, executable: bool = False) -> None:
         target = self._target(relative)
+        pause(WRITE_DELAY)
         self._save(relative)
         self._make_parents(target)
         mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_umask()
@@ -81,6 +84,7 @@ class Transaction:
 
     def delete(self, relative: str) -> None:
         target = self._target(relative)
+        pause(WRITE_DELAY)
         self._save(relative)
         target.unlink(missing_ok=True)
         parent = target.parent
@@ -91,6 +95,13 @@ class Transaction:
     def protect(self, relative: str) -> None:
         """Save ``relative`` (e.g. ``.git/index``) so a failure restores it, without writing it."""
         self._save(relative)
+
+    def protect_folder(self, relative: str) -> None:
+        """A failure removes every file that appears below ``relative`` from now on (the loose
+        objects a failed `git commit` leaves in .git/objects)."""
+        folder = self.repo_dir / relative
+        self._watched[relative] = sorted(_files_below(folder))
+        self._sync_index()
 
     # ------------------------------------------------------------------ journal
 
@@ -128,7 +139,11 @@ class Transaction:
     def _sync_index(self) -> None:
         index = self.journal / _INDEX
         partial = index.with_name(_INDEX + ".partial")
-        data = {"files": self._entries, "created_dirs": self._created_dirs}
+        data = {
+            "files": self._entries,
+            "created_dirs": self._created_dirs,
+            "watched": self._watched,
+        }
         with partial.open("w", encoding="utf-8") as handle:
             json.dump(data, handle)
             handle.flush()
@@ -152,8 +167,16 @@ def rollback(repo_dir: Path, journal: Path) -> bool:
                 target.unlink(missing_ok=True)
         for folder in reversed(data["created_dirs"]):
             remove_if_empty(repo_dir / folder)
+        for folder, before in data.get("watched", {}).items():
+            for new in sorted(set(_files_below(repo_dir / folder)) - set(before), reverse=True):
+                (repo_dir / folder / new).unlink(missing_ok=True)
+                remove_if_empty((repo_dir / folder / new).parent)
     shutil.rmtree(journal)
     return True
+
+
+def _files_below(folder: Path) -> list[str]:
+    return [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()]
 
 
 def _umask() -> int:

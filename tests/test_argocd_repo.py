@@ -1030,8 +1030,8 @@ def test_cli_and_cookiecutter_agree(tmp_path: Path) -> None:
 @pytest.mark.parametrize("provider", ["discord", "generic", "googlechat"])
 def test_webhook_notifications_render(provider: str, tmp_path: Path) -> None:
     """Providers without a native Argo CD service post JSON through a webhook service."""
-    from scaffolder.model import load_answers
     from scaffolder.files import write_files
+    from scaffolder.model import load_answers
     from scaffolder.render import Renderer
 
     platform = load_answers(

@@ -23,6 +23,7 @@ from scaffolder.git import work_tree_root
 from scaffolder.locks import Lock, pid_alive
 from scaffolder.model import Platform
 from scaffolder.repo_state import is_platform_repo
+from scaffolder.testhooks import NEW_DELAY, pause
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ def _generate(platform: Platform, targets: _Targets) -> GeneratedRepo:
         tempfile.mkdtemp(prefix=f"{targets.staging_prefix}{os.getpid()}-", dir=targets.output_dir)
     )
     try:
+        pause(NEW_DELAY)
         staged_repo = staging / platform.repo_name
         staged_repo.mkdir()
         encrypted = build_repo(platform, staged_repo, public)
