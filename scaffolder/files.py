@@ -25,8 +25,25 @@ def write_atomic(target: Path, content: str, *, executable: bool = False) -> Non
     os.replace(partial, target)
 
 
+def write_new_tree(root: Path, files: Mapping[str, File]) -> None:
+    """Write every file below the new, empty folder ``root`` (repo-relative POSIX paths).
+
+    No temp files: nobody reads a staging folder before it is complete, and it is moved
+    into place whole. Each folder is made once.
+    """
+    for folder in sorted({os.path.dirname(relative) for relative in files}):
+        if folder:
+            os.makedirs(root / folder, exist_ok=True)
+    for relative, file in files.items():
+        path = root / relative
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(file.content)
+        if file.executable:
+            path.chmod(path.stat().st_mode | EXECUTABLE)
+
+
 def write_files(root: Path, files: Mapping[str, File]) -> None:
-    """Write every file below ``root`` (repo-relative POSIX paths), creating folders."""
+    """Write every file below ``root`` (repo-relative POSIX paths) atomically, one by one."""
     for relative, file in files.items():
         write_atomic(root / relative, file.content, executable=file.executable)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scaffolder import engines, git, keys, placeholders, sops
-from scaffolder.files import write_atomic, write_files
+from scaffolder.files import write_atomic, write_new_tree
 from scaffolder.model import PLATFORM_FILE, Platform, answers_yaml
 from scaffolder.render import File, Files, Renderer
 
@@ -82,7 +82,7 @@ def repo_files(platform: Platform, public_keys: Mapping[str, str]) -> Files:
 def build_repo(platform: Platform, repo_dir: Path, public_keys: Mapping[str, str]) -> list[str]:
     """Write a whole new repo into the empty folder ``repo_dir``: files, encryption, one
     commit. Returns the files sops encrypted."""
-    write_files(repo_dir, repo_files(platform, public_keys))
+    write_new_tree(repo_dir, repo_files(platform, public_keys))
     encrypted = sops.encrypt_pending(repo_dir, sops.find_sops_files(repo_dir))
     git.init(repo_dir, platform.git_branch)
     texts = {path: (repo_dir / path).read_text(encoding="utf-8") for path in encrypted}

@@ -381,7 +381,7 @@ def test_a_second_command_on_the_same_repo_is_refused(
     pristine: Callable[[str, int], GeneratedRepo], tmp_path: Path
 ) -> None:
     repo, _ = copy_of(pristine("flux"), tmp_path)
-    first = _slow_cli(["add-tenant", "team-c", "--no-input"], repo, tmp_path / "h", "0.05")
+    first = _slow_cli(["add-tenant", "team-c", "--no-input"], repo, tmp_path / "h", "0.5")
     _wait_for_journal(repo, first)
     second = run_cli(
         ["add-tenant", "team-d", "--no-input", "--repo", repo], cwd=tmp_path, home=tmp_path / "h"

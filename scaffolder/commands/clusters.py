@@ -10,10 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml.comments import CommentedMap
-
 from scaffolder import day2, keys
-from scaffolder.answers_file import append_to, edit_answers, named
+from scaffolder.answers_file import AnswersText, Append, Edit, Remove
 from scaffolder.errors import UsageError
 from scaffolder.generate import Units, default_keys_dir
 from scaffolder.model import PLATFORM_FILE, Platform
@@ -38,8 +36,7 @@ def add_cluster(
     entry: dict[str, Any] = {"name": name, "role": "spoke", "env": env}
     if region:
         entry["region"] = region
-    text = (repo_dir / PLATFORM_FILE).read_text(encoding="utf-8")
-    answers, new = edit_answers(text, old, append_to("clusters", entry))
+    answers, new = _answers(repo_dir, old).edited([Append(("clusters",), entry)])
     keys_dir = (keys_dir or default_keys_dir(repo_dir.parent, old.repo_name)).absolute()
     old_keys = public_keys(repo_dir, old)
     reused = keys.existing_keys([name], keys_dir)
@@ -69,23 +66,25 @@ def remove_cluster(
             f"remove {'it' if len(stranded) == 1 else 'them'} ({', '.join(stranded)}) too; "
             "nothing was changed"
         )
-    text = (repo_dir / PLATFORM_FILE).read_text(encoding="utf-8")
-
-    def edit(document: CommentedMap) -> None:
-        del document["clusters"][named(document["clusters"], name)]
-        for tenant in list(document["tenants"]):
-            placement = tenant.get("clusters") if isinstance(tenant, dict) else None
-            if placement and name in placement:
-                if len(placement) == 1:
-                    del document["tenants"][named(document["tenants"], tenant["name"])]
-                else:
-                    placement.remove(name)
-
-    answers, new = edit_answers(text, old, edit)
+    current = _answers(repo_dir, old)
+    edits: list[Edit] = [Remove(("clusters", current.index_of("clusters", name) or 0))]
+    tenants: list[Any] = current.data.get("tenants") or []
+    for index, tenant in enumerate(tenants):
+        placement = tenant.get("clusters") if isinstance(tenant, dict) else None
+        if placement and name in placement:
+            if len(placement) == 1:
+                edits.append(Remove(("tenants", index)))
+            else:
+                edits.append(Remove(("tenants", index, "clusters", placement.index(name))))
+    answers, new = current.edited(edits)
     return _apply(
         repo_dir, old, new, answers, f"Remove cluster {name}", force, commit,
         old_keys=public_keys(repo_dir, old),
     )  # fmt: skip
+
+
+def _answers(repo_dir: Path, platform: Platform) -> AnswersText:
+    return AnswersText((repo_dir / PLATFORM_FILE).read_text(encoding="utf-8"), platform)
 
 
 def _apply(

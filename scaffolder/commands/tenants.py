@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from scaffolder import day2
-from scaffolder.answers_file import append_to, edit_answers, remove_from
+from scaffolder.answers_file import AnswersText, Append, Remove
 from scaffolder.errors import UsageError
 from scaffolder.generate import Units
 from scaffolder.model import PLATFORM_FILE, Platform
@@ -38,8 +38,7 @@ def add_tenant(
     optional = {"clusters": list(clusters) if clusters else None, "repo_url": repo_url,
                 "path": path, "sso_group": sso_group}  # fmt: skip
     entry.update({key: value for key, value in optional.items() if value})
-    text = (repo_dir / PLATFORM_FILE).read_text(encoding="utf-8")
-    answers, new = edit_answers(text, old, append_to("tenants", entry))
+    answers, new = _answers(repo_dir, old).edited([Append(("tenants",), entry)])
     return _apply(repo_dir, old, new, answers, f"Add tenant {name}", force, commit)
 
 
@@ -51,9 +50,13 @@ def remove_tenant(
     old = read_platform(repo_dir)
     if not any(t.name == name for t in old.tenants):
         raise UsageError(f"tenant {name} is not in {PLATFORM_FILE}; nothing was changed")
-    text = (repo_dir / PLATFORM_FILE).read_text(encoding="utf-8")
-    answers, new = edit_answers(text, old, remove_from("tenants", name))
+    current = _answers(repo_dir, old)
+    answers, new = current.edited([Remove(("tenants", current.index_of("tenants", name) or 0))])
     return _apply(repo_dir, old, new, answers, f"Remove tenant {name}", force, commit)
+
+
+def _answers(repo_dir: Path, platform: Platform) -> AnswersText:
+    return AnswersText((repo_dir / PLATFORM_FILE).read_text(encoding="utf-8"), platform)
 
 
 def _apply(
