@@ -463,7 +463,7 @@ def test_check_manifests_annotates_seeded_defects_on_their_lines(
     schema_line = seed(quota, "kind: ResourceQuota", "replicas: 3")
     (repo / "broken").mkdir()
     (repo / "broken" / "kustomization.yaml").write_text("resources:\n  - missing.yaml\n")
-    (repo / "broken" / "bad.yaml").write_text("a: 1\nb: [\n")
+    (repo / "broken" / "bad.yaml").write_text("a: 1\nb: c: d\n")
     git(repo, "add", "-A")
 
     done = run_script(repo, MANIFESTS, "--github")
@@ -471,7 +471,8 @@ def test_check_manifests_annotates_seeded_defects_on_their_lines(
     relative = quota.relative_to(repo).as_posix()
     annotations = sorted(done.stdout.splitlines()[:-1])
     assert annotations[0].startswith(
-        "::error file=broken/bad.yaml,line=3,title=check-manifests::YAML syntax error"
+        "::error file=broken/bad.yaml,line=2,title=check-manifests::YAML syntax error: mapping "
+        "values are not allowed"
     )
     assert annotations[1].startswith(
         "::error file=broken/kustomization.yaml,line=1,title=check-manifests::"
