@@ -149,6 +149,30 @@ def notifier_view(platform: Platform) -> dict[str, Any]:
     return {**notifier, "webhook": webhook, "recipient": recipient}
 
 
+def go_string(value: str) -> str:
+    """``value`` as a Go template string literal: JSON's string escapes are all valid in Go's
+    interpreted strings, so no value can end the literal or the action."""
+    return json.dumps(value)
+
+
+# The namespace, on every spoke, of the ServiceAccount names Argo CD impersonates to apply a
+# tenant's repository (tenant.identity). Nothing creates it there: no pod can ever run as one.
+ARGOCD_IDENTITY_NAMESPACE = "argocd"
+
+
+def argocd_view(platform: Platform) -> dict[str, Any]:
+    """What only the Argo CD templates read: Go-template literals for ApplicationSets (the
+    defaults for clusters whose Secret lacks the platform's annotations) and the namespace of
+    the identities Argo CD impersonates on the spokes."""
+    manual_envs = sorted(set(platform.sync.manual_envs))
+    return {
+        "go_git_url": go_string(platform.git_url),
+        "go_git_branch": go_string(platform.git_branch),
+        "go_manual_envs": [go_string(env) for env in manual_envs],
+        "identity_namespace": ARGOCD_IDENTITY_NAMESPACE,
+    }
+
+
 def platform_view(platform: Platform) -> dict[str, Any]:
     answers = dump_answers(platform)
     return {
@@ -164,6 +188,7 @@ def platform_view(platform: Platform) -> dict[str, Any]:
         "git_source_url": git_url_form(platform.git_url),
         "sample_app_tenant": sample_app_tenant(platform),
         "notifier": notifier_view(platform),
+        "argocd": argocd_view(platform),
     }
 
 

@@ -6,11 +6,13 @@ VERSIONS: dict[str, str] = {
     "flux": "v2.9.0",
     "argocd": "v3.5.1",
     # Helm charts (chart versions, not app versions)
-    # argo-cd chart 10.4.0 ships Argo CD v3.5.1 (its appVersion; 10.3.3 did too).
-    "argocd_chart": "10.4.0",
+    # argo-cd chart 10.3.3 is the release that took Argo CD v3.5.1 (argo-helm release notes,
+    # 2026-08-13: "Update dependency argoproj/argo-cd to v3.5.1"; 10.4.1 moved on to v3.5.2).
+    "argocd_chart": "10.3.3",
     "sealed_secrets_chart": "2.18.0",
     "external_secrets_chart": "2.9.0",
-    # argocd-image-updater chart 1.3.1 ships Argo CD Image Updater v1.3.0 (the ImageUpdater CRD)
+    # argocd-image-updater chart 1.3.1 ships Argo CD Image Updater v1.3.0 (the ImageUpdater CRD):
+    # 1.3.0 took v1.3.0 (2026-09-02), 1.3.1 only fixed its metrics Service (argo-helm releases).
     "argocd_image_updater_chart": "1.3.1",
     # Images used by generated Jobs (Argo CD PreSync hook)
     "kubectl_image": "registry.k8s.io/kubectl:v1.33.5",
