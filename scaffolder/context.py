@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from typing import Any
+from urllib.parse import urlsplit
 
 from scaffolder import __version__
 from scaffolder.errors import AnswersError
 from scaffolder.model import SCP_URL, Cluster, Platform, Tenant, dump_answers
-from scaffolder.versions import CHARTS, VERSIONS
+from scaffolder.versions import CHARTS, OCI_CHARTS, VERSIONS
 
 # The identity a GitOps engine applies a tenant's repository as: a ServiceAccount named with
 # this prefix, in a namespace of the platform's on each spoke (never the tenant's own, so no
@@ -35,6 +36,26 @@ def git_url_form(git_url: str) -> str:
     if match is None:
         return git_url
     return f"ssh://{match['user']}@{match['host']}/{match['path']}"
+
+
+def git_auth_mode(git_url: str) -> str:
+    """``"token"`` for an https URL, ``"ssh"`` for an SSH one (scp-like or ssh://)."""
+    return "token" if git_url_form(git_url).startswith("https://") else "ssh"
+
+
+def git_host(git_url: str) -> str:
+    """The host name of a Git URL (no user, no port)."""
+    return urlsplit(git_url_form(git_url)).hostname or ""
+
+
+def git_keyscan(git_url: str) -> str:
+    """The ssh-keyscan command for an SSH Git URL's host (and port); "" for https."""
+    if git_auth_mode(git_url) != "ssh":
+        return ""
+    port = urlsplit(git_url_form(git_url)).port
+    return (
+        f"ssh-keyscan -p {port} {git_host(git_url)}" if port else f"ssh-keyscan {git_host(git_url)}"
+    )
 
 
 def sample_app_tenant(platform: Platform) -> str:
@@ -84,9 +105,15 @@ def tenant_view(platform: Platform, tenant: Tenant) -> dict[str, Any]:
 
 
 def chart_views() -> dict[str, dict[str, str]]:
-    """Every pinned Helm chart by name: its chart name, repository and version."""
+    """Every pinned Helm chart by name: its chart name, repository and version (and its OCI
+    repository, "" when the project publishes none)."""
     return {
-        name: {"chart": name, "repo": repo, "version": VERSIONS[version_key]}
+        name: {
+            "chart": name,
+            "repo": repo,
+            "version": VERSIONS[version_key],
+            "oci": OCI_CHARTS.get(name, ""),
+        }
         for name, (repo, version_key) in CHARTS.items()
     }
 
@@ -149,6 +176,30 @@ def notifier_view(platform: Platform) -> dict[str, Any]:
     return {**notifier, "webhook": webhook, "recipient": recipient}
 
 
+def go_string(value: str) -> str:
+    """``value`` as a Go template string literal: JSON's string escapes are all valid in Go's
+    interpreted strings, so no value can end the literal or the action."""
+    return json.dumps(value)
+
+
+# The namespace, on every spoke, of the ServiceAccount names Argo CD impersonates to apply a
+# tenant's repository (tenant.identity). Nothing creates it there: no pod can ever run as one.
+ARGOCD_IDENTITY_NAMESPACE = "argocd"
+
+
+def argocd_view(platform: Platform) -> dict[str, Any]:
+    """What only the Argo CD templates read: Go-template literals for ApplicationSets (the
+    defaults for clusters whose Secret lacks the platform's annotations) and the namespace of
+    the identities Argo CD impersonates on the spokes."""
+    manual_envs = sorted(set(platform.sync.manual_envs))
+    return {
+        "go_git_url": go_string(platform.git_url),
+        "go_git_branch": go_string(platform.git_branch),
+        "go_manual_envs": [go_string(env) for env in manual_envs],
+        "identity_namespace": ARGOCD_IDENTITY_NAMESPACE,
+    }
+
+
 def platform_view(platform: Platform) -> dict[str, Any]:
     answers = dump_answers(platform)
     return {
@@ -164,6 +215,13 @@ def platform_view(platform: Platform) -> dict[str, Any]:
         "git_source_url": git_url_form(platform.git_url),
         "sample_app_tenant": sample_app_tenant(platform),
         "notifier": notifier_view(platform),
+        "argocd": argocd_view(platform),
+        # How the hub's GitOps engine authenticates to this repository: an https URL takes a
+        # token (username/password), an ssh one a private key; spoke sources follow the same.
+        "git_auth": git_auth_mode(platform.git_url),
+        "git_host": git_host(platform.git_url),
+        # what collects the host keys of an SSH git_url (for known_hosts), "" for https
+        "git_keyscan": git_keyscan(platform.git_url),
     }
 
 

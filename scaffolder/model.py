@@ -19,6 +19,7 @@ import yaml
 
 from scaffolder import __version__
 from scaffolder.errors import AnswersError, UsageError, shown
+from scaffolder.provenance import installed_vcs_requirement
 from scaffolder.quoting import is_plain_string
 
 ENGINES = ("flux", "argocd")
@@ -119,6 +120,11 @@ _SSH_URL = re.compile(
 )
 # scp-like Git URLs (git@host:org/repo.git); context.git_url_form rewrites them as ssh:// URLs.
 SCP_URL = re.compile(rf"(?P<user>{_URL_USER})@{_URL_HOST}:(?P<path>(?!-){_URL_PATH})\Z")
+# The gitops-scaffold a generated repo's CI installs: a plain https Git URL pinned to a full
+# commit id, as pip takes it after `gitops-scaffold @ ` (never a name looked up on an index).
+_GITOPS_SCAFFOLD_SOURCE = re.compile(
+    rf"git\+https://{_URL_HOST}{_URL_PORT}/(?P<path>{_URL_PATH})@(?P<commit>[0-9a-f]{{40}})\Z"
+)
 # git allows single braces in branch names (release/{v2}); check_text refuses {{ {% {#.
 _BRANCH_CHARS = re.compile(r"[A-Za-z0-9._/@{}-]+")
 _TENANT_PATH = re.compile(r"\./(?:[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*/?)?")
@@ -196,6 +202,13 @@ class Sso:
 
 
 @dataclass(frozen=True)
+class Ci:
+    # git+https://host/org/gitops-scaffold.git@<commit>: the gitops-scaffold the repo's CI
+    # installs to run `gitops-scaffold validate`; "" = none (that CI job is skipped).
+    gitops_scaffold_source: str = ""
+
+
+@dataclass(frozen=True)
 class Platform:
     repo_name: str
     git_url: str
@@ -208,6 +221,7 @@ class Platform:
     image_automation: ImageAutomation = field(default_factory=ImageAutomation)
     sync: Sync = field(default_factory=Sync)
     sso: Sso = field(default_factory=Sso)
+    ci: Ci = field(default_factory=Ci)
     # The gitops-scaffold version that last wrote the repo (platform.yaml records it; `update`
     # compares it with the running version). Not an answer: equal platforms may differ in it.
     generator_version: str = field(default="", compare=False)
@@ -574,6 +588,35 @@ def check_git_url(where: str, value: str) -> str:
     return value
 
 
+def check_gitops_scaffold_source(where: str, value: str) -> str:
+    """Empty, or ``git+https://HOST/PATH@COMMIT``: a Git URL without credentials, query or
+    '..', pinned to a full 40-character commit id (a branch or tag can move)."""
+    if not value:
+        return value
+    shown_value = _redact_url(value)
+    match = _GITOPS_SCAFFOLD_SOURCE.match(value)
+    if _embeds_credentials(value) or match is None:
+        raise AnswersError(
+            where,
+            shown_value,
+            "must be git+https://HOST/PATH@COMMIT: a plain https Git URL (no credentials, "
+            "no query) pinned to a full 40-character lowercase commit id, or empty",
+        )
+    if any(segment in (".", "..") for segment in match["path"].split("/")):
+        raise AnswersError(where, shown_value, "must not have '.' or '..' path segments")
+    return value
+
+
+def default_gitops_scaffold_source() -> str:
+    """The source of the running gitops-scaffold when it was installed from git at a commit
+    (PEP 610, see provenance.py) and the model accepts it, else ""."""
+    where = "ci.gitops_scaffold_source"
+    try:
+        return check_gitops_scaffold_source(where, check_text(where, installed_vcs_requirement()))
+    except AnswersError:
+        return ""
+
+
 def check_branch(where: str, value: str) -> str:
     """The subset of `git check-ref-format --branch` names that is safe everywhere.
 
@@ -870,12 +913,19 @@ def _read_sections(reader: _Reader) -> dict[str, Any]:
         ),
     )
     sso_r.finish()
+
+    ci_r = reader.section("ci")
+    source_field = ci_r.path("gitops_scaffold_source")
+    source = ci_r.string("gitops_scaffold_source", default_gitops_scaffold_source(), _redact_url)
+    ci = Ci(gitops_scaffold_source=check_gitops_scaffold_source(source_field, source))
+    ci_r.finish()
     return {
         "secrets": secrets,
         "notifications": notifications,
         "image_automation": image_automation,
         "sync": Sync(manual_envs, windows),
         "sso": sso,
+        "ci": ci,
     }
 
 
@@ -968,6 +1018,10 @@ def dump_answers(platform: Platform) -> dict[str, Any]:
         },
         "sso": asdict(platform.sso),
     }
+    # Written when it says something: a source, or "none" where the running installation
+    # would otherwise supply one (so platform.yaml reads back as this platform anywhere).
+    if platform.ci.gitops_scaffold_source or default_gitops_scaffold_source():
+        data["ci"] = asdict(platform.ci)
     return data
 
 

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 VERSIONS: dict[str, str] = {
-    "flux": "v2.9.0",
+    # Flux 2.9.6 is the latest 2.9 patch (release 2026-10-01; the bundled CRD schemas are 2.9's).
+    "flux": "v2.9.6",
     "argocd": "v3.5.1",
     # Helm charts (chart versions, not app versions)
-    # argo-cd chart 10.4.0 ships Argo CD v3.5.1 (its appVersion; 10.3.3 did too).
-    "argocd_chart": "10.4.0",
-    "sealed_secrets_chart": "2.18.0",
+    # argo-cd chart 10.3.3 is the release that took Argo CD v3.5.1 (argo-helm release notes,
+    # 2026-08-13: "Update dependency argoproj/argo-cd to v3.5.1"; 10.4.1 moved on to v3.5.2).
+    "argocd_chart": "10.3.3",
+    # sealed-secrets chart 2.18.5 ships controller 0.36.6 (its appVersion), the 0.36 CRD the
+    # bundled schema was made from; 2.19+ move to 0.37+.
+    "sealed_secrets_chart": "2.18.5",
+    # external-secrets chart 2.9.0 ships ESO v2.9.0; its CRD templates take crds.annotations.
     "external_secrets_chart": "2.9.0",
-    # argocd-image-updater chart 1.3.1 ships Argo CD Image Updater v1.3.0 (the ImageUpdater CRD)
+    # argocd-image-updater chart 1.3.1 ships Argo CD Image Updater v1.3.0 (the ImageUpdater CRD):
+    # 1.3.0 took v1.3.0 (2026-09-02), 1.3.1 only fixed its metrics Service (argo-helm releases).
     "argocd_image_updater_chart": "1.3.1",
     # Images used by generated Jobs (Argo CD PreSync hook)
     "kubectl_image": "registry.k8s.io/kubectl:v1.33.5",
@@ -25,6 +31,16 @@ ARGO_HELM = "https://argoproj.github.io/argo-helm"
 CHARTS: dict[str, tuple[str, str]] = {
     "argo-cd": (ARGO_HELM, "argocd_chart"),
     "argocd-image-updater": (ARGO_HELM, "argocd_image_updater_chart"),
-    "sealed-secrets": ("https://bitnami-labs.github.io/sealed-secrets", "sealed_secrets_chart"),
+    # The project moved from bitnami-labs to bitnami in June 2026; GitHub Pages does not
+    # redirect, so https://bitnami-labs.github.io/sealed-secrets answers 404 since then
+    # (bitnami/sealed-secrets issue 1982). It publishes no OCI chart.
+    "sealed-secrets": ("https://bitnami.github.io/sealed-secrets", "sealed_secrets_chart"),
     "external-secrets": ("https://charts.external-secrets.io", "external_secrets_chart"),
+}
+
+# Charts their project also publishes as OCI artifacts: chart name -> OCI repository (the
+# chart's own URL, tags = chart versions). Engines that pull charts as OCI artifacts (Flux:
+# OCIRepository + HelmRelease chartRef) use these; the CHARTS row stays the Helm repository.
+OCI_CHARTS: dict[str, str] = {
+    "external-secrets": "oci://ghcr.io/external-secrets/charts/external-secrets",
 }

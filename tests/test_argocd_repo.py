@@ -38,19 +38,19 @@ from scaffolder.validate.kustomize import build, kustomization_folders
 from scaffolder.validate.schemas import SchemaStore
 from scaffolder.versions import VERSIONS
 from tests.conftest import CHECKOUT, SCHEMAS, make_repo
+from tests.test_argocd_gotemplate import GoTemplateError, render
 
 RepoFactory = Callable[[str, str], GeneratedRepo]
 
-SYNC_PATCH = (
-    "spec:\n  syncPolicy:\n    automated:\n"
-    "      enabled: {{ .metadata.annotations.sync_automated }}\n"
-)
-GUARDRAIL_KINDS = {
+# A cluster Secret's annotation, else a default (B2 of the Argo CD output review).
+ANNOTATION = 'index (index .metadata "annotations" | default (dict)) "{key}" | default {default}'
+TENANT_DENIED_KINDS = {
     ("", "ResourceQuota"),
     ("", "LimitRange"),
-    ("networking.k8s.io", "NetworkPolicy"),
+    ("rbac.authorization.k8s.io", "Role"),
+    ("rbac.authorization.k8s.io", "RoleBinding"),
 }
-CLUSTER_PARAMS = {"name", "nameNormalized", "server", "project"}
+CLUSTER_PARAMS = {"name", "nameNormalized", "server", "project", "metadata"}
 GIT_DIRECTORY_PARAMS = {"path.path", "path.basename", "path.basenameNormalized", "path.segments"}
 ADDONS = ("sealed-secrets", "external-secrets")
 
@@ -147,25 +147,9 @@ def go_expressions(value: Any) -> Iterator[str]:
 
 
 def render_go(text: str, params: dict[str, Any]) -> str:
-    """Render the Go-template forms the templates use ({{ .a.b }}, {{ index .a.b N }});
-    a missing key fails, as missingkey=error makes the ApplicationSet controller fail."""
-
-    def lookup(dotted: str) -> Any:
-        value: Any = params
-        for part in dotted.split("."):
-            assert isinstance(value, dict) and part in value, f"missing key {dotted} in {text!r}"
-            value = value[part]
-        return value
-
-    def substitute(match: re.Match[str]) -> str:
-        expression = match.group(1)
-        indexed = INDEX.match(expression)
-        if indexed:
-            return str(lookup(indexed.group(1))[int(indexed.group(2))])
-        assert re.fullmatch(r"\.[\w.]+", expression), f"unsupported expression {expression!r}"
-        return str(lookup(expression[1:]))
-
-    return GO_EXPRESSION.sub(substitute, text)
+    """Render Go-template actions as the ApplicationSet controller does (missingkey=error and
+    sprig: tests/test_argocd_gotemplate.py)."""
+    return render(text, params)
 
 
 def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
@@ -175,12 +159,12 @@ def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
             return False
     for expression in selector.get("matchExpressions") or []:
         key, operator, values = expression["key"], expression["operator"], expression.get("values")
-        matched = {
-            "In": key in labels and labels[key] in values,
-            "NotIn": labels.get(key) not in (values or []),
-            "Exists": key in labels,
-            "DoesNotExist": key not in labels,
-        }[operator]
+        if operator == "In":
+            matched = key in labels and labels[key] in values
+        elif operator == "NotIn":
+            matched = labels.get(key) not in (values or [])
+        else:
+            matched = (key in labels) is (operator == "Exists")
         if not matched:
             return False
     return True
@@ -315,10 +299,14 @@ def test_helm_value_files_exist_for_every_selected_cluster(repo: ArgoRepo) -> No
             assert render_go(values["repoURL"], params) == repo.platform.git_url
             assert render_go(values["targetRevision"], params) == repo.platform.git_branch
             assert values["ref"] == "values"
-            for value_file in chart["helm"]["valueFiles"]:
+            common, env, per_cluster = chart["helm"]["valueFiles"]
+            for value_file in (common, env):
                 path = render_go(value_file, params).removeprefix("$values/")
                 assert (repo.root / path).is_file(), f"{cluster}: {path}"
                 assert isinstance(yaml.safe_load((repo.root / path).read_text()), dict)
+            # the per-cluster layer is optional (ignoreMissingValueFiles)
+            path = render_go(per_cluster, params).removeprefix("$values/")
+            assert path == f"values/{appset['metadata']['name']}/clusters/{cluster}.yaml"
 
 
 def test_values_files_are_helm_values_not_manifests(repo: ArgoRepo) -> None:
@@ -351,10 +339,10 @@ def test_git_generators_read_each_tenant_repo_per_env(repo: ArgoRepo) -> None:
 def test_every_project_exists(repo: ArgoRepo) -> None:
     projects = {p["metadata"]["name"] for p in repo.of_kind("AppProject")}
     tenants = {t.name for t in repo.platform.tenants}
-    assert projects == {"platform", "addons", "tenant-guardrails"} | tenants
+    assert projects == {"platform", "addons", "tenant-guardrails", "default"} | tenants
     used = {spec["project"] for _, spec in application_specs(repo)}
     assert used <= projects
-    assert used == projects  # and no project is left unused
+    assert used == projects - {"default"}  # and no project but the locked default is unused
 
 
 def test_a_tenant_on_25_spokes_still_gets_schema_valid_appprojects() -> None:
@@ -386,7 +374,7 @@ def test_a_tenant_on_25_spokes_still_gets_schema_valid_appprojects() -> None:
         for doc in yaml.safe_load_all(text)
         if doc and doc["kind"] == "AppProject"
     ]
-    assert len(projects) == 3 + len(platform.tenants)
+    assert len(projects) == 4 + len(platform.tenants)
     for project in projects:
         assert _store().problems(project) == [], project["metadata"]["name"]
     for tenant in platform.tenants:
@@ -396,6 +384,7 @@ def test_a_tenant_on_25_spokes_still_gets_schema_valid_appprojects() -> None:
         assert len(spec["description"]) <= 255
         assert [d["name"] for d in spec["destinations"]] == spokes
         assert spec["syncWindows"][0]["clusters"] == spokes
+        assert len(json.dumps(spec["destinationServiceAccounts"])) < 1000
 
 
 def test_kustomizations_reach_every_argo_object(repo: ArgoRepo) -> None:
@@ -440,27 +429,42 @@ def test_applicationset_expressions_exact(repo: ArgoRepo) -> None:
         appset = repo.named("ApplicationSet", addon)
         template = appset["spec"]["template"]
         chart, values = template["spec"]["sources"]
-        assert template["metadata"]["name"] == f"{addon}-{{{{ .name }}}}"
+        assert template["metadata"]["name"] == f"addon.{addon}.{{{{ .name }}}}"
         assert template["spec"]["destination"]["name"] == "{{ .name }}"
         assert chart["helm"]["valueFiles"] == [
             f"$values/values/{addon}/common.yaml",
             f"$values/values/{addon}/{{{{ .metadata.labels.env }}}}.yaml",
+            f"$values/values/{addon}/clusters/{{{{ .name }}}}.yaml",
         ]
-        assert values["repoURL"] == "{{ .metadata.annotations.platform_repo_url }}"
-        assert values["targetRevision"] == "{{ .metadata.annotations.platform_repo_revision }}"
+        url, branch = (json.dumps(repo.platform.git_url), json.dumps(repo.platform.git_branch))
+        repo_key, revision_key = "platform_repo_url", "platform_repo_revision"
+        assert values["repoURL"] == "{{ " + ANNOTATION.format(key=repo_key, default=url) + " }}"
+        assert values["targetRevision"] == (
+            "{{ " + ANNOTATION.format(key=revision_key, default=branch) + " }}"
+        )
     for tenant in repo.platform.tenants:
         depth = len(tenant.path.removeprefix("./").split("/"))
         apps = repo.named("ApplicationSet", f"{tenant.name}-apps")["spec"]["template"]
         assert apps["metadata"]["name"] == (
-            f"{tenant.name}-{{{{ index .path.segments {depth} }}}}-{{{{ .name }}}}"
+            f"app.{tenant.name}.{{{{ index .path.segments {depth} }}}}.{{{{ .name }}}}"
         )
         assert apps["spec"]["source"]["path"] == "{{ .path.path }}"
         guardrails = repo.named("ApplicationSet", f"{tenant.name}-guardrails")["spec"]["template"]
-        assert guardrails["metadata"]["name"] == f"{tenant.name}-guardrails-{{{{ .name }}}}"
+        assert guardrails["metadata"]["name"] == f"guardrails.{tenant.name}.{{{{ .name }}}}"
+    manual = sorted(repo.platform.sync.manual_envs)
+    default = (
+        '(ternary "false" "true" (has .metadata.labels.env (list '
+        + " ".join(json.dumps(e) for e in manual)
+        + ")))"
+        if manual
+        else '"true"'
+    )
+    sync = "eq (" + ANNOTATION.format(key="sync_automated", default=default) + ') "true"'
+    patch = "spec:\n  syncPolicy:\n    automated:\n      enabled: {{ " + sync + " }}\n"
     for appset in repo.of_kind("ApplicationSet"):
         assert appset["spec"]["goTemplate"] is True
         assert appset["spec"]["goTemplateOptions"] == ["missingkey=error"]
-        assert appset["spec"]["templatePatch"] == SYNC_PATCH
+        assert appset["spec"]["templatePatch"] == patch
         assert appset["spec"]["syncPolicy"] == {"preserveResourcesOnDeletion": True}
 
 
@@ -492,6 +496,10 @@ def test_applicationset_expressions_use_only_generator_parameters(repo: ArgoRepo
             params |= git_directory_params("deploy/example/" + params["metadata"]["labels"]["env"])
             for expression in expressions:
                 render_go(f"{{{{ {expression} }}}}", params)
+            # and without any annotation (a cluster Secret registered some other way)
+            del params["metadata"]["annotations"]
+            for expression in expressions:
+                render_go(f"{{{{ {expression} }}}}", params)
     assert problems == []
 
 
@@ -500,7 +508,7 @@ def test_reference_check_catches_unknown_parameters() -> None:
     assert check_references([".path.basename", ".metadata.labels.env"], exact, prefixes) == [
         "'.path.basename' uses .path.basename, which no generator provides"
     ]
-    with pytest.raises(AssertionError, match="missing key"):
+    with pytest.raises(GoTemplateError, match="no entry"):
         render_go("{{ .metadata.labels.tier }}", {"metadata": {"labels": {"env": "dev"}}})
 
 
@@ -525,7 +533,7 @@ def test_tenant_projects_are_locked_down(repo: ArgoRepo) -> None:
         assert "clusterResourceBlacklist" not in spec
         assert "namespaceResourceWhitelist" not in spec
         blacklist = {(k["group"], k["kind"]) for k in spec["namespaceResourceBlacklist"]}
-        assert blacklist == GUARDRAIL_KINDS
+        assert blacklist == TENANT_DENIED_KINDS
         serialized = json.dumps(spec)
         assert "*" not in json.dumps([spec["sourceRepos"], spec["destinations"]])
         assert '"argocd"' not in serialized and "sourceNamespaces" not in spec
@@ -613,8 +621,9 @@ def test_sync_mode_follows_the_answers_per_env(repo: ArgoRepo) -> None:
         policy = app["spec"]["syncPolicy"]
         assert ("automated" in policy) is hub_automated, app["metadata"]["name"]
         assert policy["retry"] == {
-            "limit": 5,
-            "backoff": {"duration": "10s", "factor": 2, "maxDuration": "5m"},
+            "limit": -1,
+            "refresh": True,
+            "backoff": {"duration": "30s", "factor": 2, "maxDuration": "10m"},
         }
         assert "PruneLast=true" in policy["syncOptions"]
 
@@ -641,6 +650,7 @@ def test_big_platform_has_manual_prod_and_a_prod_deny_window(big: ArgoRepo) -> N
     }
     assert windows == {
         "platform": None,
+        "default": None,
         "addons": [deny],
         "tenant-guardrails": [deny],
         "payments": [deny],
@@ -668,42 +678,11 @@ def test_waves_order_projects_argocd_addons_tenants(repo: ArgoRepo) -> None:
         assert wave(repo.named("AppProject", tenant.name)) == -2
         assert wave(repo.named("ApplicationSet", f"{tenant.name}-guardrails")) == -1
         assert wave(repo.named("ApplicationSet", f"{tenant.name}-apps")) == 0
-    argocd_cm = repo.named("ConfigMap", "argocd-cm")["data"]
+    values = yaml.safe_load((repo.root / "values/argocd/common.yaml").read_text())
+    argocd_cm = values["configs"]["cm"]  # argocd-cm is the chart's
     assert (
         "obj.status.health.status"
         in argocd_cm["resource.customizations.health.argoproj.io_Application"]
-    )
-
-
-def test_presync_hook_is_a_restricted_job(repo: ArgoRepo) -> None:
-    hooks = [
-        o
-        for o in repo.of_kind("Job")
-        if o["metadata"]["annotations"].get("argocd.argoproj.io/hook") == "PreSync"
-    ]
-    (job,) = hooks
-    pod = job["spec"]["template"]["spec"]
-    assert pod["securityContext"]["runAsNonRoot"] is True
-    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
-    (container,) = pod["containers"]
-    assert container["image"] == VERSIONS["kubectl_image"]
-    assert container["securityContext"] == {
-        "allowPrivilegeEscalation": False,
-        "readOnlyRootFilesystem": True,
-        "capabilities": {"drop": ["ALL"]},
-    }
-    assert container["resources"]["limits"]
-    # the hook's ServiceAccount and RBAC are hooks too, created before the Job
-    for kind in ("ServiceAccount", "Role", "RoleBinding"):
-        obj = repo.named(kind, pod["serviceAccountName"])
-        assert obj["metadata"]["annotations"]["argocd.argoproj.io/hook"] == "PreSync"
-        assert obj["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == "-1"
-    hub = repo.platform.hub.name
-    result = build(repo.root / "clusters" / hub / "argocd" / "apps")
-    assert "kind: Job" in result.output
-    assert (
-        "ignoreDifferences"
-        in repo.named("ApplicationSet", "external-secrets")["spec"]["template"]["spec"]
     )
 
 
@@ -809,6 +788,9 @@ def test_bootstrap_decrypts_every_secret_into_valid_argocd_secrets(repo: ArgoRep
         elif relative.endswith("/repo-platform.sops.yaml"):
             assert secret_type == "repository"
             assert secret["stringData"]["url"] == platform.git_url
+        elif relative.endswith("/image-updater-git.sops.yaml"):
+            assert secret["metadata"]["name"] == "image-updater-git"
+            assert set(secret["stringData"]) in ({"username", "password"}, {"sshPrivateKey"})
         else:
             assert relative.endswith("/notifications.sops.yaml")
             assert secret["metadata"]["name"] == "argocd-notifications-secret"
@@ -946,8 +928,7 @@ def test_switching_secrets_and_notifications_off_removes_their_pieces(reduced: A
         labels = secret["metadata"]["labels"]
         assert labels["enable_external_secrets"] == "true"
         assert "enable_sealed_secrets" not in labels
-    argocd_cm = reduced.named("ConfigMap", "argocd-cm")["data"]
-    assert "resource.customizations.health.external-secrets.io_ExternalSecret" in argocd_cm
+    argocd_cm = yaml.safe_load((root / "values/argocd/common.yaml").read_text())["configs"]["cm"]
     assert not any("SealedSecret" in key for key in argocd_cm)
     addons = reduced.named("AppProject", "addons")["spec"]
     assert addons["destinations"] == [{"name": "*", "namespace": "external-secrets"}]
@@ -1096,7 +1077,7 @@ def test_image_automation_updates_the_sample_app(repo: ArgoRepo) -> None:
     (updater,) = repo.of_kind("ImageUpdater")
     assert updater["metadata"]["namespace"] == "argocd"
     git = updater["spec"]["writeBackConfig"]["gitConfig"]
-    assert updater["spec"]["writeBackConfig"]["method"] == "git"
+    assert updater["spec"]["writeBackConfig"]["method"] == "git:secret:argocd/image-updater-git"
     assert (git["repository"], git["branch"]) == (platform.git_url, platform.git_branch)
     (ref,) = updater["spec"]["applicationRefs"]
     (image,) = ref["images"]

@@ -22,7 +22,7 @@ def test_the_answers_example_is_valid_and_uses_every_section() -> None:
     assert {t.name for t in platform.tenants} == {"team-a", "team-b"}
     assert set(example) == {
         "repo_name", "git_url", "git_branch", "engine", "clusters", "tenants",
-        "secrets", "notifications", "image_automation", "sync", "sso",
+        "secrets", "notifications", "image_automation", "sync", "sso", "ci",
     }  # fmt: skip
 
 

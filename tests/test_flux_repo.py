@@ -130,6 +130,20 @@ def _source_in_repo(walk: FluxWalk, kustomization: Applied) -> bool:
     return bool(source.spec.get("url") == git_url_form(walk.platform.git_url))
 
 
+def postbuild_variables(walk: FluxWalk, kustomization: Applied) -> dict[str, str]:
+    """What Flux substitutes for ``kustomization``: its substituteFrom ConfigMaps (found among
+    the objects walked so far, in its namespace), then its substitute values over them."""
+    post_build = kustomization.spec.get("postBuild") or {}
+    variables: dict[str, str] = {}
+    for ref in post_build.get("substituteFrom") or []:
+        assert ref["kind"] == "ConfigMap", ref
+        source = walk.find("ConfigMap", kustomization.namespace, ref["name"])
+        assert source is not None, f"{kustomization.namespace}/{ref['name']} is not applied"
+        variables.update(source.body["data"])
+    variables.update(post_build.get("substitute") or {})
+    return variables
+
+
 def walk_flux(repo: Path) -> FluxWalk:
     platform = load_answers(yaml.safe_load((repo / "platform.yaml").read_text()))
     walk = FluxWalk(repo, platform)
@@ -146,7 +160,7 @@ def walk_flux(repo: Path) -> FluxWalk:
         key = f"{current.namespace}/{current.name}"
         if not _source_in_repo(walk, current):
             continue  # a tenant's own repository: not in this repo
-        variables = (current.spec.get("postBuild") or {}).get("substitute") or {}
+        variables = postbuild_variables(walk, current)
         on_spoke = "kubeConfig" in current.spec
         folder = repo / current.spec["path"]
         for doc in _documents(folder, walk):
@@ -199,13 +213,17 @@ def test_every_flux_path_exists_builds_and_is_reached(walk: FluxWalk) -> None:
         "flux-system/flux-system",
         "flux-system/infra-controllers",
         "flux-system/infra-configs",
+        "flux-system/notifications",
+        "flux-system/image-automation",
     }
     for spoke in platform.spokes:
+        expected.add(f"flux-system/spoke-{spoke.name}")
         expected |= {
             f"{spoke.name}/{layer}"
-            for layer in ("infra-controllers", "infra-configs", "tenants", "tenant-sync")
+            for layer in ("flux-access", "infra-controllers", "infra-configs", "tenant-sync")
         }
-        expected |= {f"{spoke.name}/{t.name}-apps" for t in platform.tenants_on(spoke.name)}
+        for t in platform.tenants_on(spoke.name):
+            expected |= {f"{spoke.name}/{t.name}-apps", f"{spoke.name}/{t.name}-guardrails"}
     sample = platform.tenants[0]  # image automation is on in both sizes
     expected |= {f"{spoke}/{sample.name}-sample-app" for spoke in platform.placement(sample)}
     assert set(walk.kustomizations) == expected
@@ -227,7 +245,9 @@ def test_source_references_stay_in_their_namespace(walk: FluxWalk) -> None:
         references: list[tuple[str, dict[str, Any]]] = []
         if obj.kind in ("Kustomization", "ImageUpdateAutomation"):
             references.append(("GitRepository", obj.spec["sourceRef"]))
-        if obj.kind == "HelmRelease":
+        if obj.kind == "HelmRelease" and "chartRef" in obj.spec:
+            references.append(("OCIRepository", obj.spec["chartRef"]))
+        elif obj.kind == "HelmRelease":
             references.append(("HelmRepository", obj.spec["chart"]["spec"]["sourceRef"]))
         if obj.kind == "ImagePolicy":
             references.append(("ImageRepository", obj.spec["imageRepositoryRef"]))
@@ -266,16 +286,18 @@ def test_depends_on_orders_controllers_configs_tenants(walk: FluxWalk) -> None:
     assert _dependencies(walk, "flux-system/infra-configs") == {"flux-system/infra-controllers"}
     for spoke in walk.platform.spokes:
         ns = spoke.name
-        assert _dependencies(walk, f"{ns}/infra-controllers") == set()
-        assert _dependencies(walk, f"{ns}/infra-configs") == {f"{ns}/infra-controllers"}
-        layers = {f"{ns}/infra-controllers", f"{ns}/infra-configs"}
-        assert _dependencies(walk, f"{ns}/tenants") == layers
-        assert _dependencies(walk, f"{ns}/tenant-sync") == layers | {f"{ns}/tenants"}
+        controllers = f"{ns}/infra-controllers"
+        assert _dependencies(walk, f"{ns}/flux-access") == set()
+        assert _dependencies(walk, controllers) == set()
+        assert _dependencies(walk, f"{ns}/infra-configs") == {controllers}
+        assert _dependencies(walk, f"{ns}/tenant-sync") == set()
         for tenant in walk.platform.tenants_on(ns):
-            assert _dependencies(walk, f"{ns}/{tenant.name}-apps") == layers | {f"{ns}/tenants"}
+            guardrails = f"{ns}/{tenant.name}-guardrails"
+            assert _dependencies(walk, guardrails) == {controllers}
+            assert _dependencies(walk, f"{ns}/{tenant.name}-apps") == {guardrails, controllers}
             sample = f"{ns}/{tenant.name}-sample-app"
             if sample in walk.kustomizations:
-                assert _dependencies(walk, sample) == layers | {f"{ns}/tenants"}
+                assert _dependencies(walk, sample) == {guardrails, controllers}
 
 
 def test_platform_kustomizations_wait_with_timeouts_and_prune(walk: FluxWalk) -> None:
@@ -286,8 +308,10 @@ def test_platform_kustomizations_wait_with_timeouts_and_prune(walk: FluxWalk) ->
         assert spec["prune"] is True, key
         assert re.fullmatch(r"\d+m", spec["timeout"]), key
         assert re.fullmatch(r"\d+m", spec["retryInterval"]), key
-        # tenant-sync only creates Flux objects: a broken tenant app must not fail the platform
-        assert spec["wait"] is (not key.endswith("/tenant-sync")), key
+        # tenant-sync and spoke-<spoke> only create Flux objects, which report themselves: a
+        # broken tenant app must not fail the platform
+        only_flux_objects = key.endswith("/tenant-sync") or key.startswith("flux-system/spoke-")
+        assert spec["wait"] is (not only_flux_objects), key
 
 
 def test_spoke_layers_reach_the_spoke_as_the_platform_reconciler(walk: FluxWalk) -> None:
@@ -295,9 +319,9 @@ def test_spoke_layers_reach_the_spoke_as_the_platform_reconciler(walk: FluxWalk)
     for spoke in walk.platform.spokes:
         ns = spoke.name
         for layer, remote in (
+            ("flux-access", True),
             ("infra-controllers", False),
             ("infra-configs", True),
-            ("tenants", True),
             ("tenant-sync", False),
         ):
             spec = walk.kustomizations[f"{ns}/{layer}"].spec
@@ -319,26 +343,24 @@ def test_spoke_layers_reach_the_spoke_as_the_platform_reconciler(walk: FluxWalk)
             {"kind": "ServiceAccount", "name": SPOKE_RECONCILER, "namespace": ns}
         ]
         assert walk.find("Secret", ns, KUBECONFIG_SECRET) is not None
-        # on the spoke: the impersonated user is cluster-admin (applied by bootstrap.sh)
-        access_file = walk.repo / f"clusters/{ns}/flux-access.yaml"
-        access = list(yaml.safe_load_all(access_file.read_text()))
+        # on the spoke: the platform's ServiceAccount of the same namespace and name is
+        # cluster-admin (applied by bootstrap.sh, then reconciled by flux-access)
         admins = [
-            d
-            for d in access
-            if d["kind"] == "ClusterRoleBinding" and d["roleRef"]["name"] == "cluster-admin"
+            o
+            for o in walk.applied_by(f"{ns}/flux-access")
+            if o.kind == "ClusterRoleBinding" and o.body["roleRef"]["name"] == "cluster-admin"
         ]
-        assert [s["name"] for d in admins for s in d["subjects"]] == [
-            f"system:serviceaccount:{ns}:{SPOKE_RECONCILER}"
+        assert all(o.on_spoke for o in admins)
+        assert [s for o in admins for s in o.body["subjects"]] == [
+            {"kind": "ServiceAccount", "name": SPOKE_RECONCILER, "namespace": ns}
         ]
 
 
 def test_hub_layers_run_as_the_controllers(walk: FluxWalk) -> None:
     """With --default-service-account=default, the hub's own objects must name their account."""
-    for key in (
-        "flux-system/flux-system",
-        "flux-system/infra-controllers",
-        "flux-system/infra-configs",
-    ):
+    hub = [key for key in walk.kustomizations if key.startswith("flux-system/")]
+    assert len(hub) == 5 + len(walk.platform.spokes)
+    for key in hub:
         assert walk.kustomizations[key].spec["serviceAccountName"] == "kustomize-controller"
     for release in walk.hub_objects("HelmRelease"):
         expected = "helm-controller" if release.namespace == "flux-system" else SPOKE_RECONCILER
@@ -437,8 +459,12 @@ def test_tenant_guardrails_land_on_exactly_their_spokes(walk: FluxWalk) -> None:
     platform = walk.platform
     namespaces: dict[str, set[str]] = {t.name: set() for t in platform.tenants}
     for spoke in platform.spokes:
-        objects = walk.applied_by(f"{spoke.name}/tenants")
-        assert all(o.on_spoke for o in objects)
+        objects = [
+            o
+            for t in platform.tenants_on(spoke.name)
+            for o in walk.applied_by(f"{spoke.name}/{t.name}-guardrails")
+        ]
+        assert objects and all(o.on_spoke for o in objects)
         assert not [o for o in objects if o.kind in ("ClusterRoleBinding", "ClusterRole")]
         for namespace in (o for o in objects if o.kind == "Namespace"):
             namespaces[namespace.name].add(spoke.name)
@@ -496,8 +522,14 @@ def test_helm_releases_pin_charts_detect_drift_and_remediate(walk: FluxWalk) -> 
     assert len(releases) == 2 * len(walk.platform.clusters)
     for release in releases:
         spec = release.spec
-        chart = spec["chart"]["spec"]
-        assert chart["version"] == CHART_PINS[chart["chart"]]
+        if "chartRef" in spec:  # a chart its project publishes as an OCI artifact
+            source = walk.find("OCIRepository", release.namespace, spec["chartRef"]["name"])
+            assert source is not None
+            assert source.spec["url"] == f"oci://ghcr.io/external-secrets/charts/{release.name}"
+            assert source.spec["ref"] == {"tag": CHART_PINS[release.name]}
+        else:
+            chart = spec["chart"]["spec"]
+            assert chart["version"] == CHART_PINS[chart["chart"]]
         assert spec["driftDetection"]["mode"] == "enabled"
         assert spec["install"]["remediation"]["retries"] >= 1
         assert spec["upgrade"]["remediation"]["retries"] >= 1
@@ -553,7 +585,8 @@ def test_bootstrap_kustomization_locks_flux_down(flux_repo: GeneratedRepo, tmp_p
     sync = next(d for d in built if d["kind"] == "Kustomization")
     assert sync["spec"]["path"] == f"./clusters/{platform.hub.name}"
     assert sync["spec"]["serviceAccountName"] == "kustomize-controller"
-    assert sync["spec"]["decryption"] == {"provider": "sops", "secretRef": {"name": SOPS_SECRET}}
+    # F7: flux-system applies Flux itself and Kustomizations only: nothing to decrypt
+    assert "decryption" not in sync["spec"]
     git = next(d for d in built if d["kind"] == "GitRepository")
     assert git["spec"]["url"] == git_url_form(platform.git_url)
     assert git["spec"]["ref"] == {"branch": platform.git_branch}
@@ -582,7 +615,8 @@ def test_image_automation_markers_name_existing_policies(walk: FluxWalk) -> None
     assert len(automations) == 1
     automation = automations[0].spec
     assert automation["sourceRef"] == {"kind": "GitRepository", "name": "flux-system"}
-    assert automation["git"]["push"]["branch"] == walk.platform.git_branch
+    assert automation["git"]["checkout"]["ref"]["branch"] == walk.platform.git_branch
+    assert automation["git"]["push"]["branch"] == "flux-image-updates"  # F19
     update_root = walk.repo / automation["update"]["path"]
     assert update_root.is_dir()
     policies = {f"{p.namespace}:{p.name}" for p in walk.hub_objects("ImagePolicy")}
@@ -696,6 +730,9 @@ def test_bootstrap_dry_run_prints_every_command_without_tools(
     platform = load_answers(yaml.safe_load((repo / "platform.yaml").read_text()))
     hub = platform.hub.name
     first = platform.spokes[0].name
+    # F1: the auth flags follow git_url (https: the script adds --token-auth; ssh: a key)
+    https = git_url_form(platform.git_url).startswith("https://")
+    auth = "--token-auth" if https else f"--private-key-file={tmp_path}/id"
     done = _run_bootstrap(
         repo,
         "--dry-run",
@@ -704,8 +741,7 @@ def test_bootstrap_dry_run_prints_every_command_without_tools(
         "--context",
         "mgmt-ctx",
         f"--spoke-context={first}=first-ctx",
-        "--",
-        "--token-auth",
+        *([] if https else ["--", auth]),
         tmp_path=tmp_path,
     )
     assert done.returncode == 0, done.stderr
@@ -717,24 +753,28 @@ def test_bootstrap_dry_run_prints_every_command_without_tools(
         f"flux bootstrap git --context=mgmt-ctx --url={git_url_form(platform.git_url)} "
         f"--branch={platform.git_branch} --path=clusters/{hub} --version={VERSIONS['flux']} "
         "--components-extra=image-reflector-controller\\,image-automation-controller "
-        "--token-auth"
+        f"{auth}"
     ]
     for cluster, namespace in [(hub, "flux-system")] + [(s.name, s.name) for s in platform.spokes]:
         assert (
             f"kubectl --context mgmt-ctx create secret generic {SOPS_SECRET} "
             f"--namespace={namespace} --from-file=age.agekey={keys}/{cluster}.agekey "
-            "--dry-run=client -o yaml | kubectl --context mgmt-ctx apply -f -"
+            "--dry-run=client -o yaml | kubectl --context mgmt-ctx apply --server-side "
+            "--force-conflicts --field-manager=gitops-scaffold-bootstrap -f -"
         ) in commands
     for spoke in platform.spokes:
         context = "first-ctx" if spoke.name == first else spoke.name
         assert (
-            f"kubectl --context {context} apply -f clusters/{spoke.name}/flux-access.yaml"
+            f"kubectl --context {context} apply --server-side --force-conflicts "
+            f"--field-manager=gitops-scaffold-bootstrap -k clusters/{spoke.name}/flux-access"
         ) in commands
-        # the placeholder check opens each spoke's kubeconfig with the hub key alone
-        assert (
-            f"env -u SOPS_AGE_KEY SOPS_AGE_KEY_FILE={keys}/{hub}.agekey sops decrypt "
-            f"clusters/{hub}/spokes/{spoke.name}/kubeconfig.sops.yaml"
-        ) in commands
+        # the placeholder check opens each spoke's kubeconfig and Git credentials with the hub
+        # key alone
+        for name in ("kubeconfig", "git-auth"):
+            assert (
+                f"env -u SOPS_AGE_KEY SOPS_AGE_KEY_FILE={keys}/{hub}.agekey sops decrypt "
+                f"clusters/{hub}/spokes/{spoke.name}/{name}.sops.yaml"
+            ) in commands
     secret_order = [i for i, c in enumerate(commands) if SOPS_SECRET in c]
     assert max(secret_order) < commands.index(bootstrap[0]), "keys before bootstrap"
     for line in _key_material(flux_repo):

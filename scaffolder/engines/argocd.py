@@ -1,8 +1,16 @@
 """Argo CD: the files that list clusters or tenants, derived from platform.yaml.
 
-Every AppProject (its destinations and sync windows name clusters), argocd-rbac-cm (one role
-per tenant SSO group) and the index kustomization of the tenants. Everything else lives in
-templates/argocd/.
+Every AppProject (its destinations and sync windows name clusters; the locked `default`),
+argocd-rbac-cm (one role per tenant SSO group) and the index kustomization of the tenants.
+Everything else lives in templates/argocd/.
+
+Sync impersonation is on (values/argocd/common.yaml), and once on it applies to every
+Application: each project maps each of its destinations to the account a sync runs as
+(``destinationServiceAccounts``; util/settings/impersonation.go: the first entry whose server
+and namespace globs match, ``namespace:name`` taken as written; enforced, so no match is a sync
+error). Servers are matched after Argo CD resolves a destination name to its cluster, and the
+spokes' URLs live only in their encrypted Secrets: the hub is matched by its in-cluster URL,
+the spokes by ``*`` after it.
 """
 
 from __future__ import annotations
@@ -10,7 +18,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from scaffolder.context import addon_views, sample_app_tenant
+from scaffolder.context import (
+    ARGOCD_IDENTITY_NAMESPACE,
+    TENANT_IDENTITY_PREFIX,
+    addon_views,
+    sample_app_tenant,
+)
 from scaffolder.engines.common import DERIVED_HEADER, index_kustomization
 from scaffolder.model import Cluster, Platform, SyncWindow, Tenant
 from scaffolder.quoting import dump_yaml
@@ -18,12 +31,19 @@ from scaffolder.versions import ARGO_HELM
 
 NAMESPACE = "argocd"
 IN_CLUSTER = "https://kubernetes.default.svc"
-PROJECT_WAVE = "-3"
-TENANT_PROJECT_WAVE = "-2"
+TENANT_PROJECT_WAVE = "-2"  # before the tenant's ApplicationSets, in platform-tenants
 
 PLATFORM_PROJECT = "platform"
 ADDONS_PROJECT = "addons"
 GUARDRAILS_PROJECT = "tenant-guardrails"
+DEFAULT_PROJECT = "default"
+
+# Who a sync runs as (sync impersonation). The hub: the application controller's own
+# ServiceAccount (the chart's, cluster-wide). A spoke: argocd-manager, the credential
+# clusters/<spoke>/argocd-access.yaml creates there. A tenant: tenant-<t> of a namespace
+# nothing creates on a spoke (context.ARGOCD_IDENTITY_NAMESPACE).
+HUB_ACCOUNT = f"{NAMESPACE}:argocd-application-controller"
+SPOKE_ACCOUNT = "kube-system:argocd-manager"
 
 
 def hub_dir(platform: Platform) -> str:
@@ -45,15 +65,35 @@ def _documents(header: str, *documents: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- AppProjects
 
 
-def _metadata(name: str, wave: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
-    return {
+def _metadata(name: str, wave: str = "", labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """A project's metadata. ``wave`` only where it orders something: the platform's projects
+    are alone in platform-projects, a tenant's precedes its ApplicationSets."""
+    metadata: dict[str, Any] = {
         "name": name,
         "namespace": NAMESPACE,
         "labels": {"app.kubernetes.io/managed-by": "gitops-scaffold", **(labels or {})},
-        "annotations": {"argocd.argoproj.io/sync-wave": wave},
-        # A project is deleted only once none of its Applications is left.
-        "finalizers": ["resources-finalizer.argocd.argoproj.io"],
     }
+    if wave:
+        metadata["annotations"] = {"argocd.argoproj.io/sync-wave": wave}
+    # A project is deleted only once none of its Applications is left.
+    metadata["finalizers"] = ["resources-finalizer.argocd.argoproj.io"]
+    return metadata
+
+
+def _accounts(namespace: str, spokes: bool = True) -> list[dict[str, str]]:
+    """The platform's accounts for a project's destinations in ``namespace``: the hub first."""
+    accounts = [
+        {"server": IN_CLUSTER, "namespace": namespace, "defaultServiceAccount": HUB_ACCOUNT}
+    ]
+    if spokes:
+        accounts.append(
+            {"server": "*", "namespace": namespace, "defaultServiceAccount": SPOKE_ACCOUNT}
+        )
+    return accounts
+
+
+def tenant_account(tenant: Tenant) -> str:
+    return f"{ARGOCD_IDENTITY_NAMESPACE}:{TENANT_IDENTITY_PREFIX}{tenant.name}"
 
 
 def _kind(group: str, kind: str) -> dict[str, str]:
@@ -105,13 +145,14 @@ def platform_project(platform: Platform) -> dict[str, Any]:
         "ApplicationSet. Admin-level (it deploys into the argocd namespace): platform team only.",
         "sourceRepos": [platform.git_url, ARGO_HELM],
         "destinations": [{"server": IN_CLUSTER, "namespace": NAMESPACE}],
+        "destinationServiceAccounts": _accounts(NAMESPACE, spokes=False),
         "clusterResourceWhitelist": [_kind("*", "*")],
     }
     windows = sync_windows(platform, [hub], {hub.name: [IN_CLUSTER]})
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "AppProject",
-        "metadata": _metadata(PLATFORM_PROJECT, PROJECT_WAVE),
+        "metadata": _metadata(PLATFORM_PROJECT),
         "spec": _with_windows(spec, windows),
     }
 
@@ -124,13 +165,14 @@ def addons_project(platform: Platform) -> dict[str, Any]:
         "labelled enable_<addon>=true, each in its own namespace.",
         "sourceRepos": [a["repo"] for a in addons] + [platform.git_url],
         "destinations": [{"name": "*", "namespace": a["namespace"]} for a in addons],
+        "destinationServiceAccounts": [e for a in addons for e in _accounts(a["namespace"])],
         # Addons bring CRDs, ClusterRoles and webhooks.
         "clusterResourceWhitelist": [_kind("*", "*")],
     }
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "AppProject",
-        "metadata": _metadata(ADDONS_PROJECT, PROJECT_WAVE),
+        "metadata": _metadata(ADDONS_PROJECT),
         "spec": _with_windows(spec, sync_windows(platform, platform.clusters)),
     }
 
@@ -156,6 +198,12 @@ def guardrails_project(platform: Platform) -> dict[str, Any]:
         "from the platform repo only, into each tenant's namespace on the spokes it is placed on.",
         "sourceRepos": [platform.git_url],
         "destinations": destinations,
+        # Namespaces and RoleBindings to `admin`: the spoke's argocd-manager, never a tenant.
+        "destinationServiceAccounts": [
+            {"server": "*", "namespace": tenant.name, "defaultServiceAccount": SPOKE_ACCOUNT}
+            for tenant in platform.tenants
+            if platform.placement(tenant)
+        ],
         "clusterResourceWhitelist": [_kind("", "Namespace")],
         "namespaceResourceWhitelist": GUARDRAIL_KINDS,
     }
@@ -163,9 +211,46 @@ def guardrails_project(platform: Platform) -> dict[str, Any]:
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "AppProject",
-        "metadata": _metadata(GUARDRAILS_PROJECT, PROJECT_WAVE),
+        "metadata": _metadata(GUARDRAILS_PROJECT),
         "spec": _with_windows(spec, sync_windows(platform, clusters)),
     }
+
+
+def default_project() -> dict[str, Any]:
+    """Argo CD creates `default` allowing any source, any destination and every kind unless it
+    is declared: declared here with nothing allowed (no Application of the platform uses it)."""
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AppProject",
+        "metadata": {
+            "name": DEFAULT_PROJECT,
+            "namespace": NAMESPACE,
+            "labels": {"app.kubernetes.io/managed-by": "gitops-scaffold"},
+        },
+        "spec": {
+            "description": "Locked: no source, no destination, no kind. Every Application of "
+            "this platform names its project.",
+            "sourceRepos": [],
+            "sourceNamespaces": [],
+            "destinations": [],
+            "clusterResourceWhitelist": [],
+            "namespaceResourceBlacklist": [_kind("*", "*")],
+        },
+    }
+
+
+# What a tenant's repository may not deploy. The guardrails are the platform's (`admin`, the
+# tenant's identity, may not write quota or limits either: Argo CD refuses them up front). Role
+# and RoleBinding stay denied as long as the tenant's identity is matched by a `*` server
+# (the spokes' URLs are not in the repository): if impersonation were ever turned off, a tenant
+# RoleBinding would be applied as Argo CD's cluster-wide credential. NetworkPolicies are the
+# tenant's, as with kubectl: the platform's default-deny is a default.
+TENANT_DENIED_KINDS = [
+    _kind("", "ResourceQuota"),
+    _kind("", "LimitRange"),
+    _kind("rbac.authorization.k8s.io", "Role"),
+    _kind("rbac.authorization.k8s.io", "RoleBinding"),
+]
 
 
 def tenant_policies(tenant: Tenant) -> list[str]:
@@ -195,9 +280,17 @@ def tenant_project(platform: Platform, tenant: Tenant) -> dict[str, Any]:
         f"{tenant.name} on its {_spokes(len(placement))} only.",
         "sourceRepos": repos,
         "destinations": [{"name": c.name, "namespace": tenant.name} for c in placement],
+        # Every sync runs as the tenant's own identity, `admin` of its namespace and nothing
+        # else (tenants/<tenant>/platform/rbac.yaml), on whichever spoke.
+        "destinationServiceAccounts": [
+            {
+                "server": "*",
+                "namespace": tenant.name,
+                "defaultServiceAccount": tenant_account(tenant),
+            }
+        ],
         "clusterResourceWhitelist": [],
-        # The guardrails belong to the platform (tenants/<tenant>/platform).
-        "namespaceResourceBlacklist": GUARDRAIL_KINDS[:3],
+        "namespaceResourceBlacklist": TENANT_DENIED_KINDS,
         "orphanedResources": {"warn": True},
         "roles": [
             {
@@ -231,10 +324,12 @@ def rbac_policy(platform: Platform) -> str:
     for tenant in platform.tenants:
         role = f"role:tenant-{tenant.name}"
         lines += [
-            f"# {tenant.name}: sees its project; syncs through the AppProject role "
+            f"# {tenant.name}: sees its project, Applications and ApplicationSets; syncs "
+            "through the AppProject role "
             f"(tenants/{tenant.name}/argocd/project.yaml).",
             f"p, {role}, projects, get, {tenant.name}, allow",
             f"p, {role}, applications, get, {tenant.name}/*, allow",
+            f"p, {role}, applicationsets, get, {tenant.name}/*, allow",
             f"p, {role}, logs, get, {tenant.name}/*, allow",
             f"g, {platform.tenant_sso_group(tenant)}, {role}",
         ]
@@ -272,6 +367,7 @@ def derived_files(platform: Platform) -> dict[str, str]:
         f"{hub}/projects/{project_file(PLATFORM_PROJECT)}": platform_project(platform),
         f"{hub}/projects/{project_file(ADDONS_PROJECT)}": addons_project(platform),
         f"{hub}/projects/{project_file(GUARDRAILS_PROJECT)}": guardrails_project(platform),
+        f"{hub}/projects/{project_file(DEFAULT_PROJECT)}": default_project(),
     }
     files = {
         **index_kustomization(
