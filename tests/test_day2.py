@@ -102,7 +102,6 @@ TOUCHED = {
     "flux": [
         "README.md",
         "clusters/dev-eu-1/tenant-sync/kustomization.yaml",
-        "clusters/dev-eu-1/tenants/kustomization.yaml",
         "platform.yaml",
     ],
     "argocd": [

@@ -29,7 +29,7 @@ from scaffolder.commands.validate import validate
 from scaffolder.context import git_url_form
 from scaffolder.generate import GeneratedRepo
 from scaffolder.model import Platform, load_answers
-from scaffolder.sops import decrypt_file, encrypt_file
+from scaffolder.sops import decrypt_file, encrypt_text
 from scaffolder.tools import find_sops
 from scaffolder.validate.kustomize import build
 from scaffolder.versions import VERSIONS
@@ -248,7 +248,9 @@ exit 0
 def _fill(repo: Path, relative: str, admin: Path) -> None:
     """Replace the REPLACE-ME values of one SOPS file and encrypt it again (real sops)."""
     plain = decrypt_file(repo / relative, admin)
-    encrypt_file(repo, relative, re.sub(r"REPLACE-ME[\w.:/-]*", "filled-in", plain), find_sops())
+    filled = re.sub(r"REPLACE-ME[\w.:/-]*", "filled-in", plain)
+    encrypted = encrypt_text(relative, filled, repo / ".sops.yaml", find_sops(), repo)
+    (repo / relative).write_text(encrypted, encoding="utf-8")
 
 
 def test_f10_f11_f20_bootstrap_refuses_placeholders_and_applies_server_side(
