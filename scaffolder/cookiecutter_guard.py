@@ -19,10 +19,21 @@ cookiecutter builds, before anything is compiled, and it does two things there:
 The root skeleton's files are copied without rendering (``_copy_without_render``) except
 ``.cookiecutter-context.json``, which writes the answers as JSON for the post-generate hook;
 the hook then builds the repo with gitops-scaffold's own renderer, exactly as `new` does.
+
+The tenant units (``templates/<engine>/tenant``) are cookiecutter templates too, for
+``cookiecutter <checkout> --directory templates/<engine>/tenant``: their folder name
+``{{cookiecutter.repo_dir}}`` names the existing platform repo there (default: the current
+folder). Rendering it checks that the folder is one and answers with a fresh request folder
+outside the repo instead, so cookiecutter itself never writes into the repo: it writes the
+answers there as JSON, and the unit's post-generate hook hands them to the same function as
+`gitops-scaffold add-tenant` (``scaffolder.hooks.add_tenant_from_cookiecutter``).
 """
 
 from __future__ import annotations
 
+import secrets
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from cookiecutter.environment import StrictEnvironment
@@ -31,10 +42,12 @@ from jinja2 import Environment, Template
 from jinja2.ext import Extension
 from jinja2.sandbox import SandboxedEnvironment, safe_range
 
-from scaffolder.paths import ROOT_SKELETON
+from scaffolder.paths import ROOT_SKELETON, UNIT_DIR
 
-# The only string cookiecutter must render for this template: the project folder name.
-TEMPLATE_STRINGS = frozenset({ROOT_SKELETON})
+# The only strings cookiecutter must render: the project folder names (root, units).
+TEMPLATE_STRINGS = frozenset({ROOT_SKELETON, UNIT_DIR})
+# Where a unit's request folder goes (outside the repo), the prefix of its name.
+REQUEST_PREFIX = "gitops-scaffold-cookiecutter-"
 
 
 class _ProjectFolderName(Template):
@@ -52,6 +65,33 @@ class _ProjectFolderName(Template):
         return super().render(*args, **kwargs)
 
 
+class _RequestFolder(Template):
+    """A unit's folder name: the existing repo is checked, a fresh folder outside it is used."""
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        from scaffolder.errors import ScaffoldError
+        from scaffolder.model import PLATFORM_FILE
+        from scaffolder.repo_state import read_platform
+
+        context = dict(*args, **kwargs)["cookiecutter"]
+        if "tenant_name" not in context:
+            raise FailedHookException(
+                "error: this template unit is rendered by gitops-scaffold itself; use "
+                "gitops-scaffold add-cluster (or add-tenant) on the repo"
+            )
+        repo = Path(context["_output_dir"], str(context["repo_dir"]))
+        if not (repo / PLATFORM_FILE).is_file():
+            raise FailedHookException(
+                f"error: {repo} is not a gitops-scaffold platform repo (no {PLATFORM_FILE}): "
+                "run cookiecutter in the repo, or pass repo_dir=PATH"
+            )
+        try:
+            read_platform(repo)
+        except ScaffoldError as err:
+            raise FailedHookException(f"error: {err}") from None
+        return str(Path(tempfile.gettempdir(), REQUEST_PREFIX + secrets.token_hex(8)))
+
+
 class _GuardedEnvironment(SandboxedEnvironment, StrictEnvironment):  # type: ignore[misc]
     def from_string(  # type: ignore[override]
         self,
@@ -60,7 +100,8 @@ class _GuardedEnvironment(SandboxedEnvironment, StrictEnvironment):  # type: ign
         template_class: type[Template] | None = None,
     ) -> Template:
         if isinstance(source, str) and source in TEMPLATE_STRINGS:
-            return super().from_string(source, globals, _ProjectFolderName)
+            folder = _ProjectFolderName if source == ROOT_SKELETON else _RequestFolder
+            return super().from_string(source, globals, folder)
         return super().from_string("{{ verbatim }}", {"verbatim": source}, template_class)
 
 

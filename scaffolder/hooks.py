@@ -8,6 +8,7 @@ traceback.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -48,4 +49,34 @@ def post_generate(context: dict[str, Any], project_dir: Path) -> int:
         print(f"error: {err or 'interrupted'}", file=sys.stderr)
         return getattr(err, "exit_code", 1)
     print(f"Private age keys: {keys_dir} (keep them out of git)", file=sys.stderr)
+    return 0
+
+
+def add_tenant_from_cookiecutter(context: dict[str, Any], request_dir: Path) -> int:
+    """`cookiecutter <checkout> --directory templates/<engine>/tenant`: the answers go to the
+    same function as `gitops-scaffold add-tenant`; the request folder cookiecutter wrote
+    outside the repo is removed once the tenant is in (on failure cookiecutter removes it)."""
+    try:
+        from scaffolder.commands.tenants import add_tenant
+        from scaffolder.errors import ScaffoldError
+        from scaffolder.summary import day2_summary
+    except ImportError as error:
+        return _missing(error)
+    repo_dir = Path(context["_output_dir"], str(context["repo_dir"]))
+    clusters = [c.strip() for c in str(context.get("clusters") or "").split(",") if c.strip()]
+    try:
+        result = add_tenant(
+            repo_dir,
+            str(context["tenant_name"]),
+            clusters=clusters or None,
+            repo_url=str(context.get("repo_url") or "") or None,
+        )
+    except ScaffoldError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing was changed", file=sys.stderr)
+        return 130
+    print(day2_summary(f"Added tenant {context['tenant_name']}", result))
+    shutil.rmtree(request_dir, ignore_errors=True)
     return 0

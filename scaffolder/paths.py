@@ -8,6 +8,8 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 
 # The root skeleton's folder beside cookiecutter.json (the design card's project shape).
 ROOT_SKELETON = "{{cookiecutter.repo_name}}"
+# The root folder of every engine unit (templates/<engine>/<part>/).
+UNIT_DIR = "{{cookiecutter.repo_dir}}"
 
 
 def template_root() -> Path:

@@ -47,9 +47,8 @@ from scaffolder import quoting
 from scaffolder.context import cluster_view, platform_view, root_context, tenant_view
 from scaffolder.errors import ScaffoldError
 from scaffolder.model import Cluster, Platform, Tenant
-from scaffolder.paths import ROOT_SKELETON, template_root, templates_dir, unit_folder
+from scaffolder.paths import ROOT_SKELETON, UNIT_DIR, template_root, templates_dir, unit_folder
 
-UNIT_DIR = "{{cookiecutter.repo_dir}}"
 _QUOTERS: dict[str, Callable[[object], str]] = {
     "yaml": quoting.yaml_scalar,
     "shell": quoting.shell_word,

@@ -10,6 +10,8 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,13 +25,14 @@ from scaffolder.commands.clusters import add_cluster, remove_cluster
 from scaffolder.commands.new import new
 from scaffolder.commands.tenants import add_tenant, remove_tenant
 from scaffolder.commands.validate import validate
+from scaffolder.cookiecutter_guard import REQUEST_PREFIX
 from scaffolder.errors import AnswersError, UsageError
 from scaffolder.generate import GeneratedRepo
 from scaffolder.model import DEFAULT_ANSWERS, load_answers
 from scaffolder.repo_state import read_platform
 from scaffolder.sops import decrypt_file, find_sops_files, is_encrypted
 from tests.cli_helpers import CLI, cli_env, git, one_error_line, run_cli, snapshot
-from tests.conftest import SCHEMAS
+from tests.conftest import CHECKOUT, SCHEMAS
 
 ENGINES = ("flux", "argocd")
 
@@ -130,6 +133,63 @@ def test_add_tenant_touches_a_small_set_of_files_and_equals_new(
     if size == 2:
         report = validate(repo, schema_locations=[str(SCHEMAS)], jobs=2)
         assert [str(f) for f in report.findings] == []
+
+
+def _cookiecutter(args: list[str], cwd: Path, home: Path) -> subprocess.CompletedProcess[str]:
+    """The real cookiecutter CLI on this checkout, the way the README shows it."""
+    home.mkdir(exist_ok=True)
+    env = cli_env(home)
+    return subprocess.run(
+        [sys.executable, "-m", "cookiecutter", str(CHECKOUT), "--no-input", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_cookiecutter_directory_route_equals_add_tenant(
+    pristine: Callable[[str, int], GeneratedRepo], engine: str, tmp_path: Path
+) -> None:
+    by_command, _ = copy_of(pristine(engine, 2), tmp_path / "command")
+    by_cookiecutter, _ = copy_of(pristine(engine, 2), tmp_path / "cookiecutter")
+    add_tenant(by_command, "team-c", clusters=["dev-eu-1"])
+    requests_before = set(Path(tempfile.gettempdir()).glob(REQUEST_PREFIX + "*"))
+    done = _cookiecutter(
+        ["--directory", f"templates/{engine}/tenant", "tenant_name=team-c",
+         "clusters=dev-eu-1"],
+        by_cookiecutter, tmp_path / "h",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Added tenant team-c" in done.stdout
+    assert work_tree(by_cookiecutter) == work_tree(by_command)
+    assert changed(by_cookiecutter) == changed(by_command)
+    assert set(Path(tempfile.gettempdir()).glob(REQUEST_PREFIX + "*")) == requests_before
+
+
+def test_the_cookiecutter_route_refuses_bad_input_and_changes_nothing(
+    pristine: Callable[[str, int], GeneratedRepo], tmp_path: Path
+) -> None:
+    repo, _ = copy_of(pristine("flux", 2), tmp_path)
+    before = snapshot(repo)
+    for answers, message in [
+        (["tenant_name=team-a"], "error: tenant team-a is already in platform.yaml"),
+        (["tenant_name={{7*7}}"], "must not contain a template expression"),
+        (["tenant_name=team-c", "clusters=hub"], "hub"),
+    ]:
+        done = _cookiecutter(
+            ["--directory", "templates/flux/tenant", *answers], repo, tmp_path / "h"
+        )
+        assert done.returncode != 0
+        assert message in done.stdout + done.stderr
+        assert snapshot(repo) == before
+    not_a_repo = _cookiecutter(
+        ["--directory", "templates/flux/tenant", "tenant_name=team-c"], tmp_path, tmp_path / "h"
+    )
+    assert "is not a gitops-scaffold platform repo" in not_a_repo.stdout
+    assert not_a_repo.returncode != 0
+    for part in ("base", "cluster"):  # rendered by gitops-scaffold only
+        done = _cookiecutter(["--directory", f"templates/flux/{part}"], tmp_path, tmp_path / "h")
+        assert "rendered by gitops-scaffold itself" in done.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["h", repo.name, "keys"])
 
 
 @pytest.mark.parametrize("engine", ENGINES)
