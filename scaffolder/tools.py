@@ -51,22 +51,37 @@ def run(
     what: str | None = None,
 ) -> str:
     """Run a tool, return stdout; a failure becomes one readable line."""
+    data = input_text.encode("utf-8") if input_text is not None else None
+    return _run(argv, data, cwd, env, what).decode("utf-8")
+
+
+def run_bytes(
+    argv: Sequence[str],
+    data: bytes,
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    what: str | None = None,
+) -> bytes:
+    """Run a tool with ``data`` (binary) on its stdin, return stdout."""
+    return _run(argv, data, cwd, env, what)
+
+
+def _run(
+    argv: Sequence[str], data: bytes | None, cwd: Path | None,
+    env: Mapping[str, str] | None, what: str | None,
+) -> bytes:  # fmt: skip
     try:
         done = subprocess.run(
-            list(argv),
-            cwd=cwd,
-            input=input_text,
-            capture_output=True,
-            text=True,
-            env=dict(env) if env is not None else None,
-            check=False,
-        )
+            list(argv), cwd=cwd, input=data, capture_output=True,
+            env=dict(env) if env is not None else None, check=False,
+        )  # fmt: skip
     except FileNotFoundError:
         raise ToolMissingError(f"{argv[0]} is not installed or not on PATH") from None
     except OSError as err:
         raise ToolFailedError(f"cannot run {argv[0]}: {err.strerror}") from None
     if done.returncode != 0:
-        detail = (done.stderr or done.stdout).strip().splitlines()
+        detail = (done.stderr or done.stdout).decode("utf-8", "replace").strip().splitlines()
         last = detail[-1] if detail else f"exit code {done.returncode}"
         raise ToolFailedError(f"{what or Path(argv[0]).name} failed: {last}")
     return done.stdout

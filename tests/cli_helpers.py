@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from scaffolder.files import write_new_tree
+from scaffolder.render import File
 
 CLI = [sys.executable, "-m", "scaffolder"]
 # Subprocesses import the package from this checkout, whatever copy is installed in the venv.
@@ -77,3 +80,10 @@ def git(repo: Path, *args: str) -> str:
     return subprocess.run(
         ["git", *args], cwd=repo, capture_output=True, text=True, check=True
     ).stdout
+
+
+def write_files(root: Path, files: Mapping[str, File]) -> None:
+    """Rendered files written below ``root`` (tests that render units without the pipeline)."""
+    write_new_tree(
+        root, {path: (f.content.encode("utf-8"), f.executable) for path, f in files.items()}
+    )

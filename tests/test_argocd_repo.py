@@ -1011,9 +1011,9 @@ def test_cli_and_cookiecutter_agree(tmp_path: Path) -> None:
 @pytest.mark.parametrize("provider", ["discord", "generic", "googlechat"])
 def test_webhook_notifications_render(provider: str, tmp_path: Path) -> None:
     """Providers without a native Argo CD service post JSON through a webhook service."""
-    from scaffolder.files import write_files
     from scaffolder.model import load_answers
     from scaffolder.render import Renderer
+    from tests.cli_helpers import write_files
 
     platform = load_answers(
         {**DEFAULT_ANSWERS, "engine": "argocd", "notifications": {"provider": provider}}

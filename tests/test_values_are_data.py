@@ -28,11 +28,10 @@ from scaffolder import model
 from scaffolder.commands.new import new
 from scaffolder.commands.validate import validate
 from scaffolder.context import git_url_form
-from scaffolder.files import write_files
 from scaffolder.model import Platform, default_git_url, default_platform, load_answers
 from scaffolder.prompts import ask_answers
 from scaffolder.render import Renderer
-from tests.cli_helpers import listing, one_error_line, run_cli
+from tests.cli_helpers import listing, one_error_line, run_cli, write_files
 from tests.conftest import SCHEMAS
 from tests.test_cookiecutter_equivalence import REPO, run_cookiecutter
 from tests.test_prompts import ENTER, Screen, model_error, typed
