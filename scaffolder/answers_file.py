@@ -26,6 +26,7 @@ from scaffolder.model import (
     Platform,
     dump_answers,
     load_answers,
+    parse_answers_document,
     parse_answers_text,
 )
 from scaffolder.quoting import dump_yaml, yaml_scalar
@@ -52,15 +53,17 @@ Edit = Append | Remove
 
 
 class AnswersText:
-    """platform.yaml's text, its data, and where each node of it sits in the text."""
+    """platform.yaml's text, its data, the answers, and where each node sits in the text.
 
-    def __init__(self, text: str, platform: Platform) -> None:
+    The text is parsed once, the strict way every command reads an answers file.
+    """
+
+    def __init__(self, text: str, source: str = PLATFORM_FILE) -> None:
         self.text = text
-        self.platform = platform
-        data = parse_answers_text(text, PLATFORM_FILE) or {}
-        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        data, root = parse_answers_document(text, source)
         if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
-            raise UsageError(f"{PLATFORM_FILE}: the answers are not a mapping")
+            raise UsageError(f"{source}: the answers are not a mapping")
+        self.platform: Platform = load_answers(data)
         self.data: dict[str, Any] = data
         self.root: yaml.MappingNode = root
 
@@ -84,16 +87,12 @@ class AnswersText:
         text = self.text if self.text.endswith("\n") or not self.text else self.text + "\n"
         for start, end, replacement in spans:
             text = text[:start] + replacement + text[end:]
-        platform = load_answers(parse_answers_text(text, PLATFORM_FILE) or {})
-        if (
-            platform != load_answers(expected)
-            or parse_answers_text(text, PLATFORM_FILE) != expected
-        ):
+        if parse_answers_text(text, PLATFORM_FILE) != expected:
             raise ScaffoldError(
                 f"{PLATFORM_FILE} could not be edited safely (an unusual layout?): edit it by "
                 "hand, then run the command again; nothing was changed"
             )
-        return text, platform
+        return text, load_answers(expected)
 
     # ------------------------------------------------------------------ spans
 
@@ -217,11 +216,20 @@ def _indented(block: str, indent: int) -> str:
     return "".join(pad + line if line.strip() else line for line in block.splitlines(True))
 
 
+def _copy(value: Any) -> Any:
+    """A deep copy of plain YAML data (mappings, lists, scalars)."""
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
+
+
 def _apply_to_data(
     data: dict[str, Any], platform: Platform, edits: Sequence[Any]
 ) -> dict[str, Any]:
     """What the answers hold once ``edits`` are made, computed on plain data."""
-    result: dict[str, Any] = yaml.safe_load(yaml.safe_dump(data))  # a deep copy
+    result: dict[str, Any] = _copy(data)
     implied = dump_answers(platform)
     removals = sorted(
         (e.path for e in edits if isinstance(e, Remove)), key=lambda p: p[-1], reverse=True

@@ -1261,12 +1261,19 @@ def parse_answers_text(text: str, source: str) -> object:
     ones, no duplicate keys; at most MAX_ANSWERS_FILE characters. ``source`` names the text in
     messages (``--config: platform.yaml``). Raises UsageError with one line.
     """
+    return parse_answers_document(text, source)[0]
+
+
+def parse_answers_document(text: str, source: str) -> tuple[object, yaml.Node | None]:
+    """``parse_answers_text``'s data and the composed node tree it was built from (the nodes
+    know where they sit in the text: platform.yaml is edited along them)."""
     if len(text) > MAX_ANSWERS_FILE:
         raise UsageError(f"{source} {_TOO_LARGE}")
     try:
         loader = _Loader(text)  # the pure-Python reader checks the characters here already
         try:
-            return loader.get_single_data()
+            node = loader.get_single_node()
+            return (loader.construct_document(node) if node is not None else None), node
         finally:
             loader.dispose()
     except yaml.YAMLError as err:

@@ -8,13 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from scaffolder import keys, sops
+from scaffolder.answers_file import AnswersText
 from scaffolder.errors import ScaffoldError, UsageError
 from scaffolder.generate import SOPS_CONFIG
-from scaffolder.model import PLATFORM_FILE, Platform, load_answers, parse_answers_text
+from scaffolder.model import PLATFORM_FILE, Platform
 
 
-def read_platform(repo_dir: Path) -> Platform:
-    """The answers of the repo at ``repo_dir``; a folder that is not one is refused."""
+def read_answers(repo_dir: Path) -> AnswersText:
+    """The platform.yaml of the repo at ``repo_dir``; a folder that is not one is refused."""
     path = repo_dir / PLATFORM_FILE
     if not repo_dir.is_dir():
         raise UsageError(f"--repo: {repo_dir} is not a folder")
@@ -27,7 +28,12 @@ def read_platform(repo_dir: Path) -> Platform:
         ) from None
     except (OSError, UnicodeDecodeError) as err:
         raise UsageError(f"cannot read {path}: {getattr(err, 'strerror', err)}") from None
-    return load_answers(parse_answers_text(text, str(path)) or {})
+    return AnswersText(text, str(path))
+
+
+def read_platform(repo_dir: Path) -> Platform:
+    """The answers of the repo at ``repo_dir``."""
+    return read_answers(repo_dir).platform
 
 
 def is_platform_repo(path: Path) -> bool:

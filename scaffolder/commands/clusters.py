@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from scaffolder import day2, keys
-from scaffolder.answers_file import AnswersText, Append, Edit, Remove
+from scaffolder.answers_file import Append, Edit, Remove
 from scaffolder.errors import UsageError
 from scaffolder.generate import Units, default_keys_dir
 from scaffolder.model import PLATFORM_FILE, Platform
-from scaffolder.repo_state import public_keys, read_platform
+from scaffolder.repo_state import public_keys, read_answers
 
 
 def add_cluster(
@@ -30,13 +30,14 @@ def add_cluster(
 ) -> day2.Result:
     """Add spoke ``name`` (env ``env``) to the repo at ``repo_dir``, with its own age key."""
     repo_dir = repo_dir.absolute()
-    old = read_platform(repo_dir)
+    current = read_answers(repo_dir)
+    old = current.platform
     if any(c.name == name for c in old.clusters):
         raise UsageError(f"cluster {name} is already in {PLATFORM_FILE}; nothing was changed")
     entry: dict[str, Any] = {"name": name, "role": "spoke", "env": env}
     if region:
         entry["region"] = region
-    answers, new = _answers(repo_dir, old).edited([Append(("clusters",), entry)])
+    answers, new = current.edited([Append(("clusters",), entry)])
     keys_dir = (keys_dir or default_keys_dir(repo_dir.parent, old.repo_name)).absolute()
     old_keys = public_keys(repo_dir, old)
     reused = keys.existing_keys([name], keys_dir)
@@ -54,7 +55,8 @@ def remove_cluster(
     """Remove spoke ``name``. Refused while a tenant is placed only there, unless ``force``:
     then such tenants go too. The cluster's private key stays in the keys folder."""
     repo_dir = repo_dir.absolute()
-    old = read_platform(repo_dir)
+    current = read_answers(repo_dir)
+    old = current.platform
     if not any(c.name == name for c in old.clusters):
         raise UsageError(f"cluster {name} is not in {PLATFORM_FILE}; nothing was changed")
     if old.cluster(name).role == "hub":
@@ -66,7 +68,6 @@ def remove_cluster(
             f"remove {'it' if len(stranded) == 1 else 'them'} ({', '.join(stranded)}) too; "
             "nothing was changed"
         )
-    current = _answers(repo_dir, old)
     edits: list[Edit] = [Remove(("clusters", current.index_of("clusters", name) or 0))]
     tenants: list[Any] = current.data.get("tenants") or []
     for index, tenant in enumerate(tenants):
@@ -81,10 +82,6 @@ def remove_cluster(
         repo_dir, old, new, answers, f"Remove cluster {name}", force, commit,
         old_keys=public_keys(repo_dir, old),
     )  # fmt: skip
-
-
-def _answers(repo_dir: Path, platform: Platform) -> AnswersText:
-    return AnswersText((repo_dir / PLATFORM_FILE).read_text(encoding="utf-8"), platform)
 
 
 def _apply(

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from scaffolder import day2
-from scaffolder.answers_file import AnswersText, Append, Remove
+from scaffolder.answers_file import Append, Remove
 from scaffolder.errors import UsageError
 from scaffolder.generate import Units
 from scaffolder.model import PLATFORM_FILE, Platform
-from scaffolder.repo_state import public_keys, read_platform
+from scaffolder.repo_state import public_keys, read_answers
 
 
 def add_tenant(
@@ -31,14 +31,15 @@ def add_tenant(
 ) -> day2.Result:
     """Add tenant ``name`` (on ``clusters``, default every spoke) to the repo at ``repo_dir``."""
     repo_dir = repo_dir.absolute()
-    old = read_platform(repo_dir)
+    current = read_answers(repo_dir)
+    old = current.platform
     if any(t.name == name for t in old.tenants):
         raise UsageError(f"tenant {name} is already in {PLATFORM_FILE}; nothing was changed")
     entry: dict[str, Any] = {"name": name}
     optional = {"clusters": list(clusters) if clusters else None, "repo_url": repo_url,
                 "path": path, "sso_group": sso_group}  # fmt: skip
     entry.update({key: value for key, value in optional.items() if value})
-    answers, new = _answers(repo_dir, old).edited([Append(("tenants",), entry)])
+    answers, new = current.edited([Append(("tenants",), entry)])
     return _apply(repo_dir, old, new, answers, f"Add tenant {name}", force, commit)
 
 
@@ -47,16 +48,12 @@ def remove_tenant(
 ) -> day2.Result:
     """Remove tenant ``name`` and the files this tool wrote for it (hand edits stay)."""
     repo_dir = repo_dir.absolute()
-    old = read_platform(repo_dir)
+    current = read_answers(repo_dir)
+    old = current.platform
     if not any(t.name == name for t in old.tenants):
         raise UsageError(f"tenant {name} is not in {PLATFORM_FILE}; nothing was changed")
-    current = _answers(repo_dir, old)
     answers, new = current.edited([Remove(("tenants", current.index_of("tenants", name) or 0))])
     return _apply(repo_dir, old, new, answers, f"Remove tenant {name}", force, commit)
-
-
-def _answers(repo_dir: Path, platform: Platform) -> AnswersText:
-    return AnswersText((repo_dir / PLATFORM_FILE).read_text(encoding="utf-8"), platform)
 
 
 def _apply(
