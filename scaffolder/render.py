@@ -22,6 +22,8 @@ Rendering is done here, not by cookiecutter, for three reasons:
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import stat
@@ -31,6 +33,7 @@ from functools import cache, lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import jinja2
 from jinja2 import (
     ChoiceLoader,
     FileSystemLoader,
@@ -39,6 +42,7 @@ from jinja2 import (
     TemplateError,
     pass_context,
 )
+from jinja2.bccache import Bucket, BytecodeCache, FileSystemBytecodeCache
 from jinja2.runtime import Context, Undefined
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
@@ -102,6 +106,32 @@ def _image_policy_marker(policy: str) -> Markup:
     return Markup(json.dumps({"$imagepolicy": f"flux-system:{quoting.check_printable(policy)}"}))
 
 
+class _BestEffortCache(FileSystemBytecodeCache):
+    """A cache that cannot be read or written (full disk, folder removed) only costs time."""
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().load_bytecode(bucket)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _bytecode_cache() -> BytecodeCache | None:
+    """Compiled templates kept between runs: compiling is most of a small command's time.
+
+    Jinja's own cache folder for this user (made 0700 and checked to be the user's own, else
+    none is used); entries are checked against the template source, and this file and the
+    Jinja version name them, since both shape the compiled code.
+    """
+    digest = hashlib.sha256(Path(__file__).read_bytes() + jinja2.__version__.encode())
+    try:
+        return _BestEffortCache(pattern=f"__gitops_scaffold_{digest.hexdigest()[:16]}_%s")
+    except (OSError, RuntimeError):  # no usable temp folder, or one that is not safe
+        return None
+
+
 @lru_cache(maxsize=1)
 def environment() -> SandboxedEnvironment:
     skeleton = {ROOT_SKELETON: FileSystemLoader(str(template_root() / ROOT_SKELETON))}
@@ -112,6 +142,7 @@ def environment() -> SandboxedEnvironment:
         autoescape=True,
         finalize=_as_data,
         auto_reload=False,
+        bytecode_cache=_bytecode_cache(),
     )
     env.globals.update(go=_go, go_text=_go_text, image_policy_marker=_image_policy_marker)
     env.filters["comment"] = _comment
@@ -238,6 +269,9 @@ class Renderer:
         """The output path of a template path: each segment rendered, none empty or special."""
         parts = []
         for segment in file.split("/"):
+            if "{" not in segment:
+                parts.append(segment)
+                continue
             compiled = self._compiled.get(segment)
             if compiled is None:
                 compiled = self._compiled[segment] = self._env.from_string(segment)

@@ -38,7 +38,9 @@ class Transaction:
         self.journal = git_dir / JOURNAL
         self._lock = Lock(git_dir / LOCK, str(repo_dir))
         self._entries: list[dict[str, object]] = []
+        self._saved: set[str] = set()
         self._created_dirs: list[str] = []
+        self._created: set[str] = set()
         self._watched: dict[str, list[str]] = {}  # folder -> the files it held before
 
     def __enter__(self) -> Transaction:
@@ -68,19 +70,33 @@ class Transaction:
     # ------------------------------------------------------------------ changes
 
     def write(self, relative: str, content: bytes, *, executable: bool = False) -> None:
-        target = self._target(relative)
-        pause(WRITE_DELAY)
-        self._save(relative)
-        self._make_parents(target)
-        mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_umask()
-        partial = target.with_name(target.name + ".gitops-scaffold-partial")
-        partial.write_bytes(content)
-        partial.chmod(mode | EXECUTABLE if executable else mode)
-        os.replace(partial, target)
+        self.write_all({relative: (content, executable)})
 
     def write_all(self, files: Mapping[str, tuple[bytes, bool]]) -> None:
+        """Write every file (path -> (content, executable)); the journal is synced once,
+        before the first of them is touched."""
+        targets = {relative: self._target(relative) for relative in files}
+        for relative in files:
+            self._save(relative, sync=False)
+        folders = [folder for target in targets.values() for folder in self._new_parents(target)]
+        self._sync_index()
+        for folder in folders:
+            folder.mkdir(exist_ok=True)
         for relative, (content, executable) in files.items():
-            self.write(relative, content, executable=executable)
+            self._replace(targets[relative], content, executable)
+
+    def _replace(self, target: Path, content: bytes, executable: bool) -> None:
+        """One file's new bytes, swapped in whole (its mode kept; the journal has the old)."""
+        pause(WRITE_DELAY)
+        mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_umask()
+        partial = target.with_name(target.name + ".gitops-scaffold-partial")
+        try:
+            partial.write_bytes(content)
+            partial.chmod(mode | EXECUTABLE if executable else mode)
+            os.replace(partial, target)
+        except BaseException:
+            partial.unlink(missing_ok=True)  # a full disk must not leave half a file behind
+            raise
 
     def delete(self, relative: str) -> None:
         target = self._target(relative)
@@ -113,28 +129,36 @@ class Transaction:
             )
         return target
 
-    def _save(self, relative: str) -> None:
-        if any(entry["path"] == relative for entry in self._entries):
+    def _save(self, relative: str, *, sync: bool = True) -> None:
+        if relative in self._saved:
             return
         target = self.repo_dir / relative
         entry: dict[str, object] = {"path": relative, "existed": target.is_file()}
         if target.is_file():
             backup = self.journal / "files" / str(len(self._entries))
-            shutil.copy2(target, backup)
+            _durable_copy(target, backup)
             entry["backup"] = backup.name
         self._entries.append(entry)
-        self._sync_index()
+        self._saved.add(relative)
+        if sync:
+            self._sync_index()
 
-    def _make_parents(self, target: Path) -> None:
+    def _new_parents(self, target: Path) -> list[Path]:
+        """The folders above ``target`` that do not exist yet (and no earlier write makes),
+        outermost first, recorded in the journal so a rollback removes them."""
         missing = []
         parent = target.parent
-        while not parent.exists():
+        while not parent.exists() and parent.relative_to(self.repo_dir).as_posix() not in (
+            self._created
+        ):
             missing.append(parent)
             parent = parent.parent
-        for folder in reversed(missing):
-            self._created_dirs.append(folder.relative_to(self.repo_dir).as_posix())
-            self._sync_index()
-            folder.mkdir()
+        missing.reverse()
+        for folder in missing:
+            relative = folder.relative_to(self.repo_dir).as_posix()
+            self._created_dirs.append(relative)
+            self._created.add(relative)
+        return missing
 
     def _sync_index(self) -> None:
         index = self.journal / _INDEX
@@ -173,6 +197,15 @@ def rollback(repo_dir: Path, journal: Path) -> bool:
                 remove_if_empty((repo_dir / folder / new).parent)
     shutil.rmtree(journal)
     return True
+
+
+def _durable_copy(source: Path, backup: Path) -> None:
+    """Copy a file's bytes and mode, on disk before the journal names it."""
+    with source.open("rb") as reader, backup.open("wb") as writer:
+        shutil.copyfileobj(reader, writer)
+        writer.flush()
+        os.fsync(writer.fileno())
+    shutil.copymode(source, backup)
 
 
 def _files_below(folder: Path) -> list[str]:

@@ -343,7 +343,7 @@ def test_a_folder_that_is_not_a_platform_repo_is_refused(tmp_path: Path) -> None
 @pytest.fixture
 def fail_on_write(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[int], None]]:
     def arm(after: int) -> None:
-        original = transaction.Transaction.write
+        original = transaction.Transaction._replace
         calls = {"n": 0}
 
         def failing(self: transaction.Transaction, *args: Any, **kwargs: Any) -> None:
@@ -352,7 +352,7 @@ def fail_on_write(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[int], N
                 raise OSError(28, "No space left on device", "injected")
             original(self, *args, **kwargs)
 
-        monkeypatch.setattr(transaction.Transaction, "write", failing)
+        monkeypatch.setattr(transaction.Transaction, "_replace", failing)
 
     yield arm
 
