@@ -59,7 +59,9 @@ class AnswersText:
     """
 
     def __init__(self, text: str, source: str = PLATFORM_FILE) -> None:
-        self.text = text
+        # A last line without its newline gets one: an entry appended after it needs it.
+        self.text = text if text.endswith("\n") or not text else text + "\n"
+        text = self.text
         data, root = parse_answers_document(text, source)
         if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
             raise UsageError(f"{source}: the answers are not a mapping")
@@ -84,7 +86,7 @@ class AnswersText:
             key=lambda span: span[0],
             reverse=True,
         )
-        text = self.text if self.text.endswith("\n") or not self.text else self.text + "\n"
+        text = self.text
         for start, end, replacement in spans:
             text = text[:start] + replacement + text[end:]
         if parse_answers_text(text, PLATFORM_FILE) != expected:
