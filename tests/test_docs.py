@@ -26,9 +26,12 @@ def test_the_answers_example_is_valid_and_uses_every_section() -> None:
     }  # fmt: skip
 
 
+COMMANDS = "new|validate|add-tenant|remove-tenant|add-cluster|remove-cluster"
+
+
 @pytest.mark.parametrize(
     "line",
-    [m.group(1) for m in re.finditer(r"^(gitops-scaffold (?:new|validate)[^\n#]*)", README, re.M)],
+    [m.group(1) for m in re.finditer(rf"^ *(gitops-scaffold (?:{COMMANDS})[^\n#]*)", README, re.M)],
 )
 def test_every_example_command_parses(line: str) -> None:
     argv = shlex.split(line.replace("[", "").replace("]", "").replace("...", ""))[1:]
@@ -42,7 +45,8 @@ def _fill_values(argv: list[str]) -> list[str]:
     """Give the contract lines' bare value-taking options a sample value."""
     needs_value = {
         "--config", "--output-dir", "--keys-dir", "--schema-location",
-        "--kubernetes-version", "--jobs", "--only", "--engine", "--format",
+        "--kubernetes-version", "--jobs", "--only", "--engine", "--format", "--repo",
+        "--repo-url", "--region", "--clusters", "--env",
     }  # fmt: skip
     samples = {"--jobs": "2", "--kubernetes-version": "1.33", "--only": "secrets"}
     filled: list[str] = []
