@@ -220,6 +220,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScaffoldError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
+    except OSError as err:  # a full disk, a permission: every command undid what it started
+        where = f": {err.filename}" if err.filename else ""
+        print(f"error: {err.strerror or err}{where}; nothing was changed", file=sys.stderr)
+        return 1
     except KeyboardInterrupt as err:
         signum = getattr(err, "signum", signal.SIGINT)
         by = "" if signum == signal.SIGINT else f" by {signal.Signals(signum).name}"

@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -140,6 +142,7 @@ def apply(change: Change, *, force: bool = False, commit: bool = False) -> Resul
     content[PLATFORM_FILE] = (change.answers_text.encode("utf-8"), False)
     encrypted = {p: c.decode("utf-8") for p, (c, _) in content.items() if sops.is_sops_file(p)}
     touched = [*content, *steps.deletes]
+    _require_writable(change.repo_dir, touched)
     if commit and (dirty := git.uncommitted(change.repo_dir, touched)):
         raise UsageError(
             f"--commit: {dirty[0]} has uncommitted changes that are not part of this one: "
@@ -175,6 +178,33 @@ def apply(change: Change, *, force: bool = False, commit: bool = False) -> Resul
         commit,
         transaction.recovered,
     )
+
+
+def _require_writable(repo_dir: Path, paths: Iterable[str]) -> None:
+    """A read-only file or folder the change must touch stops it before anything is written.
+
+    Read-only means the mode has no write bit (the owner's intent, which root would bypass),
+    or this user may not write it.
+    """
+    for relative in paths:
+        target = repo_dir / relative
+        if target.exists() and _read_only(target):
+            raise UsageError(
+                f"{relative} is read-only: make it writable first; nothing was changed"
+            )
+        folder = target.parent
+        while not folder.exists():
+            folder = folder.parent
+        if _read_only(folder):
+            shown = folder.relative_to(repo_dir).as_posix() if folder != repo_dir else "the repo"
+            raise UsageError(
+                f"{shown} is a read-only folder: make it writable first; nothing was changed"
+            )
+
+
+def _read_only(path: Path) -> bool:
+    writable = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+    return not path.stat().st_mode & writable or not os.access(path, os.W_OK)
 
 
 def _has(platform: Platform, cluster: str) -> bool:

@@ -314,6 +314,29 @@ def test_bad_input_changes_nothing(
     assert snapshot(repo) == before
 
 
+@pytest.mark.parametrize(
+    ("read_only", "message"),
+    [("README.md", "README.md is read-only"), ("tenants", "tenants is a read-only folder")],
+)
+def test_a_read_only_file_or_folder_stops_the_change(
+    pristine: Callable[[str, int], GeneratedRepo], tmp_path: Path, read_only: str, message: str
+) -> None:
+    repo, _ = copy_of(pristine("flux"), tmp_path)
+    target = repo / read_only
+    mode = target.stat().st_mode
+    target.chmod(mode & ~0o222)
+    try:
+        before = snapshot(repo)
+        with pytest.raises(UsageError, match=message):
+            add_tenant(repo, "team-c")
+        assert snapshot(repo) == before
+    finally:
+        target.chmod(mode)
+    result = run_cli(["add-tenant", "team-d", "--no-input", "--repo", repo], cwd=tmp_path,
+                     home=tmp_path / "h")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
 def test_remove_cluster_refuses_while_a_tenant_lives_only_there(
     pristine: Callable[[str, int], GeneratedRepo], tmp_path: Path
 ) -> None:
