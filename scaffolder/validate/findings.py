@@ -30,14 +30,29 @@ CHECKS: dict[str, str] = {
     "secrets/private-key": "a private key (age or PEM) is committed",
     "secrets/plaintext-secret": "a Secret whose values are readable (not SOPS-encrypted)",
     "secrets/sops-recipients": "a SOPS file encrypted for other keys than .sops.yaml names",
+    "secrets/placeholder-comment": "a SOPS file whose comments say REPLACE-: bootstrap refuses it",
     "tenancy/impersonation": "a tenant's Flux Kustomization or HelmRelease runs as the controller",
     "tenancy/project-wildcard": "a tenant AppProject may deploy to any namespace or cluster",
     "tenancy/project-cluster-resources": "a tenant AppProject may create cluster-scoped kinds",
     "tenancy/project-admin-namespace": "a tenant AppProject may deploy into the argocd namespace",
     "tenancy/cluster-admin": "a tenant is bound to cluster-admin",
+    "tenancy/platform-identity": "a tenant is applied as, or binds, a platform identity",
+    "rbac/user-serviceaccount": "a binding subject of kind User named system:serviceaccount:...",
+    "rbac/impersonate-unrestricted": "a role may impersonate accounts without resourceNames",
+    "scripts/client-side-secret": "a Secret piped into client-side `kubectl apply`",
+    "scripts/password-flag": "a script passes the Git password to `flux bootstrap` as a flag",
 }
 
-CATEGORIES: tuple[str, ...] = ("yaml", "build", "schema", "refs", "secrets", "tenancy")
+CATEGORIES: tuple[str, ...] = (
+    "yaml",
+    "build",
+    "schema",
+    "refs",
+    "secrets",
+    "tenancy",
+    "rbac",
+    "scripts",
+)
 
 
 def category(check: str) -> str:
