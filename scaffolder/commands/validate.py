@@ -5,8 +5,8 @@ are fetched only for ``--schema-location catalog`` or a URL template.
 
 ``validate(path, ...)`` is the Python API and returns a Report; the CLI only formats it.
 Order: read every file once (YAML syntax), build the kustomizations (in parallel), then
-schemas, cross-references, secret hygiene, tenant isolation, the Flux rules, RBAC and the
-repo's scripts over what was read and built.
+schemas, cross-references, secret hygiene, tenant isolation, the Flux and Argo CD rules, RBAC
+and the repo's scripts over what was read and built.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 
 from scaffolder.errors import ToolMissingError, UsageError
 from scaffolder.validate.checks import CheckContext
+from scaffolder.validate.checks.argocd_rules import check_argocd
 from scaffolder.validate.checks.builds import check_builds
 from scaffolder.validate.checks.flux_rules import check_flux
 from scaffolder.validate.checks.rbac import check_rbac
@@ -38,7 +39,7 @@ from scaffolder.validate.schemas import (
 )
 
 # The categories whose checks need the objects kustomize builds.
-_NEEDS_BUILDS = {"build", "schema", "refs", "tenancy", "flux", "rbac"}
+_NEEDS_BUILDS = {"build", "schema", "refs", "tenancy", "flux", "argocd", "rbac"}
 
 
 def _syntax(repo: Repo) -> list[Finding]:
@@ -123,6 +124,8 @@ def validate(
         findings += check_tenancy(ctx)
     if "flux" in categories:
         findings += check_flux(ctx)
+    if "argocd" in categories:
+        findings += check_argocd(ctx)
     if "rbac" in categories:
         findings += check_rbac(ctx)
     if "scripts" in categories:
