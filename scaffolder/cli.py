@@ -52,8 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--only",
         action="append",
         metavar="CHECK",
-        help="run only these checks: build, schema, refs, secrets, tenancy (repeatable or "
-        "comma-separated; YAML syntax is always checked)",
+        help="run only these checks: build, schema, refs, secrets, tenancy, flux, argocd, rbac, "
+        "scripts (repeatable or comma-separated; YAML syntax is always checked)",
     )
     _day2_parsers(commands)
     return parser

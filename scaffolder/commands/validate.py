@@ -5,7 +5,8 @@ are fetched only for ``--schema-location catalog`` or a URL template.
 
 ``validate(path, ...)`` is the Python API and returns a Report; the CLI only formats it.
 Order: read every file once (YAML syntax), build the kustomizations (in parallel), then
-schemas, cross-references, secret hygiene and tenant isolation over what was read and built.
+schemas, cross-references, secret hygiene, tenant isolation, the Flux and Argo CD rules, RBAC
+and the repo's scripts over what was read and built.
 """
 
 from __future__ import annotations
@@ -17,9 +18,13 @@ from pathlib import Path
 
 from scaffolder.errors import ToolMissingError, UsageError
 from scaffolder.validate.checks import CheckContext
+from scaffolder.validate.checks.argocd_rules import check_argocd
 from scaffolder.validate.checks.builds import check_builds
+from scaffolder.validate.checks.flux_rules import check_flux
+from scaffolder.validate.checks.rbac import check_rbac
 from scaffolder.validate.checks.references import check_references
 from scaffolder.validate.checks.schema import check_schemas
+from scaffolder.validate.checks.scripts import check_scripts
 from scaffolder.validate.checks.secrets import check_secrets
 from scaffolder.validate.checks.tenancy import check_tenancy
 from scaffolder.validate.findings import CATEGORIES, Finding, Report, Summary
@@ -34,7 +39,7 @@ from scaffolder.validate.schemas import (
 )
 
 # The categories whose checks need the objects kustomize builds.
-_NEEDS_BUILDS = {"build", "schema", "refs", "tenancy"}
+_NEEDS_BUILDS = {"build", "schema", "refs", "tenancy", "flux", "argocd", "rbac"}
 
 
 def _syntax(repo: Repo) -> list[Finding]:
@@ -117,6 +122,14 @@ def validate(
         findings += check_secrets(ctx)
     if "tenancy" in categories:
         findings += check_tenancy(ctx)
+    if "flux" in categories:
+        findings += check_flux(ctx)
+    if "argocd" in categories:
+        findings += check_argocd(ctx)
+    if "rbac" in categories:
+        findings += check_rbac(ctx)
+    if "scripts" in categories:
+        findings += check_scripts(ctx)
 
     notes = []
     if repo.platform is None and repo.platform_problem is None:

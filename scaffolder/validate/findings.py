@@ -30,14 +30,47 @@ CHECKS: dict[str, str] = {
     "secrets/private-key": "a private key (age or PEM) is committed",
     "secrets/plaintext-secret": "a Secret whose values are readable (not SOPS-encrypted)",
     "secrets/sops-recipients": "a SOPS file encrypted for other keys than .sops.yaml names",
+    "secrets/placeholder-comment": "a SOPS file whose comments say REPLACE-: bootstrap refuses it",
     "tenancy/impersonation": "a tenant's Flux Kustomization or HelmRelease runs as the controller",
     "tenancy/project-wildcard": "a tenant AppProject may deploy to any namespace or cluster",
     "tenancy/project-cluster-resources": "a tenant AppProject may create cluster-scoped kinds",
     "tenancy/project-admin-namespace": "a tenant AppProject may deploy into the argocd namespace",
     "tenancy/cluster-admin": "a tenant is bound to cluster-admin",
+    "tenancy/platform-identity": "a tenant is applied as, or binds, a platform identity",
+    "flux/service-account-missing": "Flux impersonates an account not committed where it looks",
+    "flux/decryption-missing": "a SOPS file under a Flux Kustomization path that has no decryption",
+    "flux/image-policy-missing": "an $imagepolicy setter marker names no ImagePolicy of this repo",
+    "flux/undefined-variable": "a substituted ${var} that no substitute or substituteFrom defines",
+    "flux/git-auth-mismatch": "a GitRepository whose Secret's keys do not fit its URL scheme",
+    "flux/orphan-missing": "a Kustomization whose deletion uninstalls or prunes a remote cluster",
+    "flux/timeout-short": "a Kustomization gives up before the HelmReleases it waits for",
+    "flux/slack-channel-ignored": "a Slack Provider channel that Slack ignores (not the Slack API)",
+    "argocd/app-name-collision": "two Application producers can render the same Application name",
+    "argocd/project-unimpersonated-rbac": "a tenant AppProject permits RBAC kinds, unimpersonated",
+    "argocd/default-project-open": "the default AppProject is undeclared or not locked",
+    "argocd/retry-finite": "an automated sync whose retries run out (retry.limit >= 0 or none)",
+    "argocd/retry-without-refresh": "unlimited retries that keep retrying the failed revision",
+    "argocd/optional-metadata-field": "a cluster template reads absent metadata by field access",
+    "argocd/selector-outside-project": "an ApplicationSet selects clusters its AppProject refuses",
+    "argocd/cm-two-owners": "a committed argocd-cm while the argo-cd chart also writes it",
+    "rbac/user-serviceaccount": "a binding subject of kind User named system:serviceaccount:...",
+    "rbac/impersonate-unrestricted": "a role may impersonate accounts without resourceNames",
+    "scripts/client-side-secret": "a Secret piped into client-side `kubectl apply`",
+    "scripts/password-flag": "a script passes the Git password to `flux bootstrap` as a flag",
 }
 
-CATEGORIES: tuple[str, ...] = ("yaml", "build", "schema", "refs", "secrets", "tenancy")
+CATEGORIES: tuple[str, ...] = (
+    "yaml",
+    "build",
+    "schema",
+    "refs",
+    "secrets",
+    "tenancy",
+    "flux",
+    "argocd",
+    "rbac",
+    "scripts",
+)
 
 
 def category(check: str) -> str:

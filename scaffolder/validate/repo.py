@@ -61,6 +61,8 @@ class KubeObject:
     # and the fields whose whole value is a variable of unknown value (left as written).
     substituted_by: str | None = None
     unresolved: frozenset[tuple[str | int, ...]] = frozenset()
+    # Variables the substitution used without a default that nothing defines ("" in Flux).
+    undefined: frozenset[str] = frozenset()
 
     @property
     def api_version(self) -> str:

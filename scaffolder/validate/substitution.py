@@ -161,9 +161,12 @@ def _apply(op: str, value: str, args: list[str]) -> str:
 
 
 class _Parser:
-    def __init__(self, text: str, variables: Variables) -> None:
+    def __init__(self, text: str, variables: Variables, undefined: set[str] | None = None) -> None:
         self.text = text
         self.variables = variables
+        # names used without a default that nothing defines (Flux substitutes "" for them)
+        self.undefined = undefined if undefined is not None else set()
+        self.nested = 0
 
     def char(self, at: int) -> str:
         return self.text[at : at + 1]
@@ -181,7 +184,9 @@ class _Parser:
         while at < len(self.text) and self.text[at] not in stops:
             pair = self.text[at : at + 2]
             if pair == "${":
+                self.nested += 1  # an argument (a default, a pattern): may never be used
                 value, at = self.expression(at + 2)
+                self.nested -= 1
                 unknown = unknown or value is None
                 parts.append(value or "")
             elif escapes and pair in ("$$", "\\\\", "\\/"):
@@ -247,6 +252,13 @@ class _Parser:
 
     def evaluate(self, name: str, op: str, args: list[str]) -> str | None:
         value = self.variables.lookup(name)
+        if (
+            value == ""
+            and not self.nested
+            and op not in _DEFAULT_OPS
+            and name not in self.variables.values
+        ):
+            self.undefined.add(name)
         return None if value is None else _apply(op, value, args)
 
     def run(self) -> str:
@@ -272,14 +284,16 @@ class _Parser:
                 at = dollar + 1
 
 
-def envsubst(text: str, variables: Variables) -> str:
+def envsubst(text: str, variables: Variables, undefined: set[str] | None = None) -> str:
     """``text`` with Flux's substitution applied; expressions of unknown value are marked.
 
+    The names of variables used without a default (``${v:=w}``) that nothing defines are
+    added to ``undefined``: Flux substitutes "" for them.
     Raises SubstitutionError where Flux's envsubst fails.
     """
     if "$" not in text:
         return text
-    return _Parser(text, variables).run()
+    return _Parser(text, variables, undefined).run()
 
 
 def substitution_disabled(body: Any) -> bool:
@@ -296,6 +310,7 @@ def substitution_disabled(body: Any) -> bool:
 class Substituted:
     body: Any
     unresolved: frozenset[FieldPath] = frozenset()  # fields whose whole value is not known
+    undefined: frozenset[str] = frozenset()  # variables used without a default, defined nowhere
 
 
 def _unmark(value: Any, path: FieldPath, unresolved: set[FieldPath]) -> Any:
@@ -317,12 +332,12 @@ def _unmark(value: Any, path: FieldPath, unresolved: set[FieldPath]) -> Any:
     return value
 
 
-def _resolved(parsed: Any, text: str) -> Substituted:
+def _resolved(parsed: Any, text: str, undefined: frozenset[str]) -> Substituted:
     if _OPEN not in text:
-        return Substituted(parsed)
+        return Substituted(parsed, undefined=undefined)
     unresolved: set[FieldPath] = set()
     parsed = _unmark(parsed, (), unresolved)
-    return Substituted(parsed, frozenset(unresolved))
+    return Substituted(parsed, frozenset(unresolved), undefined)
 
 
 def substitute_documents(
@@ -337,15 +352,18 @@ def substitute_documents(
     """
     results: list[Substituted | Exception] = []
     changed: list[tuple[int, str]] = []
+    undefined: dict[int, frozenset[str]] = {}
     for index, (text, body) in enumerate(documents):
         results.append(Substituted(body))
         if not variables.active or "$" not in text or substitution_disabled(body):
             continue
+        names: set[str] = set()
         try:
-            result = envsubst(text, variables)
+            result = envsubst(text, variables, names)
         except SubstitutionError as err:
             results[index] = err
             continue
+        undefined[index] = frozenset(names)
         if result != text:
             changed.append((index, result if result.endswith("\n") else result + "\n"))
     if not changed:
@@ -362,7 +380,11 @@ def substitute_documents(
             except yaml.YAMLError as err:
                 bodies.append(err)
     for (index, text), parsed in zip(changed, bodies, strict=True):
-        results[index] = parsed if isinstance(parsed, Exception) else _resolved(parsed, text)
+        results[index] = (
+            parsed
+            if isinstance(parsed, Exception)
+            else _resolved(parsed, text, undefined.get(index, frozenset()))
+        )
     return results
 
 

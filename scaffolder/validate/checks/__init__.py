@@ -21,6 +21,7 @@ class CheckContext:
     jobs: int
     built: list[KubeObject] = field(default_factory=list)  # objects kustomize produced
     covered: set[str] = field(default_factory=set)  # source files some successful build read
+    built_units: set[str] = field(default_factory=set)  # folders whose build succeeded
     # source files applied only through Flux Kustomizations that substitute variables
     substituted_only: set[str] = field(default_factory=set)
     builds: int = 0  # kustomize runs

@@ -421,7 +421,14 @@ def _substituted(
             )
         elif is_kubernetes_object(result.body):
             objects.append(
-                KubeObject(result.body, raw.location, raw.unit, applier, result.unresolved)
+                KubeObject(
+                    result.body,
+                    raw.location,
+                    raw.unit,
+                    applier,
+                    result.unresolved,
+                    result.undefined,
+                )
             )
     return objects
 
@@ -440,6 +447,7 @@ def check_builds(ctx: CheckContext) -> list[Finding]:
     ctx.builds = builder.runs
     index = _source_index(ctx.repo)
     succeeded = sorted(builder.succeeded, key=lambda b: b.unit.folder)
+    ctx.built_units = {b.unit.folder for b in succeeded}
     for built in succeeded:
         covered = coverage(built.unit.folder)
         ctx.covered |= covered

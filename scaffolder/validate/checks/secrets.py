@@ -167,6 +167,44 @@ def _recipients(repo: Repo) -> Iterator[Finding]:
             )
 
 
+# The marker of a value still to fill in. The generated bootstraps refuse a decrypted Secret
+# whose plaintext holds it anywhere, and `sops decrypt` keeps comments (sops' YAML store):
+# a comment that says REPLACE- makes the file refused forever, whatever its values become.
+PLACEHOLDER = "REPLACE-"
+
+
+def _comment(line: str) -> str:
+    """The YAML comment of a line: a # at its start or after a blank, outside quotes."""
+    quote = ""
+    for index, char in enumerate(line):
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (index == 0 or line[index - 1].isspace()):
+            return line[index:]
+    return ""
+
+
+def _placeholder_comments(repo: Repo) -> Iterator[Finding]:
+    for source in repo.files.values():
+        if PLACEHOLDER not in source.text:
+            continue
+        if not any(isinstance(d.body, dict) and "sops" in d.body for d in source.documents):
+            continue
+        for number, line in enumerate(source.text.splitlines(), 1):
+            if PLACEHOLDER in _comment(line):
+                yield Finding(
+                    "secrets/placeholder-comment",
+                    source.relative,
+                    number,
+                    f"a comment of this SOPS file says {PLACEHOLDER!r}: it survives `sops "
+                    f"decrypt`, so a bootstrap that refuses placeholders refuses this file even "
+                    f"once its values are filled in; reword the comment",
+                )
+
+
 def check_secrets(ctx: CheckContext) -> list[Finding]:
     repo = ctx.repo
     return [
@@ -174,4 +212,5 @@ def check_secrets(ctx: CheckContext) -> list[Finding]:
         *_plaintext_secrets(repo),
         *_generator_secrets(repo),
         *_recipients(repo),
+        *_placeholder_comments(repo),
     ]

@@ -5,6 +5,10 @@ object belongs to a tenant when it lives in the tenant's namespace (the namespac
 the tenant, or labelled with it), carries the tenant label, targets the tenant's namespace,
 or is written under tenants/<tenant>/. AppProjects also belong to a tenant by name
 (``<tenant>`` or ``<tenant>-...``).
+
+A tenant must never be applied as one of the platform's identities: the GitOps engines'
+own accounts (scaffolder.model.PLATFORM_IDENTITIES and the controllers') and every
+ServiceAccount the repo binds cluster-wide to a role that may do everything.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import fnmatch
 from collections.abc import Iterator
 from typing import Any
 
+from scaffolder.context import TENANT_IDENTITY_PREFIX
+from scaffolder.model import PLATFORM_IDENTITIES
 from scaffolder.validate.checks import CheckContext, finding_at
 from scaffolder.validate.findings import Finding
 from scaffolder.validate.gitops import (
@@ -20,23 +26,28 @@ from scaffolder.validate.gitops import (
     is_argo,
     is_flux_kustomization,
     is_helm_release,
+    source_ref,
+    this_repo_sources,
 )
-from scaffolder.validate.repo import TENANT_LABEL, KubeObject
+from scaffolder.validate.repo import TENANT_LABEL, KubeObject, Repo
 
 _BINDINGS = ("RoleBinding", "ClusterRoleBinding")
+SERVICE_ACCOUNT_USER = "system:serviceaccount:"
 
 
-class _Tenancy:
-    def __init__(self, ctx: CheckContext) -> None:
-        self.repo = ctx.repo
-        self.objects = list(ctx.objects())
-        self.tenants = ctx.repo.tenants
+class TenantMap:
+    """Who is a tenant, and which tenant an object belongs to."""
+
+    def __init__(self, repo: Repo, objects: list[KubeObject]) -> None:
+        self.repo = repo
+        self.tenants = repo.tenants
         self.namespaces = {t: t for t in self.tenants}
-        for obj in self.objects:
+        for obj in objects:
             label = obj.labels.get(TENANT_LABEL)
             if obj.kind == "Namespace" and label in self.tenants:
                 self.namespaces[obj.name] = str(label)
-        self.groups = ctx.repo.tenant_sso_groups()
+        self.groups = repo.tenant_sso_groups()
+        self.repo_sources = this_repo_sources(repo, objects)
 
     def tenant_of(self, obj: KubeObject) -> str | None:
         label = obj.labels.get(TENANT_LABEL)
@@ -52,14 +63,64 @@ class _Tenancy:
             return parts[1]
         return None
 
+    def project_tenant(self, obj: KubeObject) -> str | None:
+        """The tenant an AppProject is named after: its name, else the longest tenant name
+        it starts with (``team-a-x`` is team-a's when both team and team-a are tenants)."""
+        if obj.name in self.tenants:
+            return obj.name
+        prefixes = [t for t in self.tenants if obj.name.startswith(f"{t}-")]
+        if prefixes:
+            return max(prefixes, key=len)
+        return self.tenant_of(obj)
+
+    def subject_tenant(self, obj: KubeObject) -> str | None:
+        for subject in obj.body.get("subjects") or []:
+            if not isinstance(subject, dict):
+                continue
+            name = str(subject.get("name", ""))
+            namespace = str(subject.get("namespace", ""))
+            if subject.get("kind") == "ServiceAccount" and namespace in self.namespaces:
+                return self.namespaces[namespace]
+            if name in self.tenants:
+                return name
+            if subject.get("kind") == "Group" and name in self.groups:
+                return name
+        return None
+
+    def workload_tenant(self, obj: KubeObject) -> str | None:
+        """The tenant whose own manifests a Flux Kustomization or HelmRelease applies.
+
+        A tenant's Kustomization reads the tenant's repository, or targets its namespace; one
+        the platform writes for a tenant from its own repository (the namespace, quota and
+        RBAC: guardrails) is the platform's. A tenant's HelmRelease is the tenant's.
+        """
+        tenant = self.tenant_of(obj)
+        if tenant is None or is_helm_release(obj):
+            return tenant
+        ref = source_ref(obj, obj.spec.get("sourceRef"))
+        if ref is not None and ref not in self.repo_sources:
+            return tenant
+        target = obj.spec.get("targetNamespace")
+        return tenant if isinstance(target, str) and target in self.namespaces else None
+
+
+class _Tenancy(TenantMap):
+    def __init__(self, ctx: CheckContext) -> None:
+        self.objects = list(ctx.objects())
+        super().__init__(ctx.repo, self.objects)
+        self.identities = PlatformIdentities(self.objects)
+
     def check(self) -> Iterator[Finding]:
         for obj in self.objects:
             if is_flux_kustomization(obj) or is_helm_release(obj):
                 yield from self.impersonation(obj)
+                yield from self.flux_identity(obj)
             elif is_argo(obj, "AppProject"):
                 yield from self.project(obj)
+                yield from self.project_identities(obj)
             elif obj.group == "rbac.authorization.k8s.io" and obj.kind in _BINDINGS:
                 yield from self.binding(obj)
+                yield from self.binding_identities(obj)
 
     def impersonation(self, obj: KubeObject) -> Iterator[Finding]:
         tenant = self.tenant_of(obj)
@@ -72,12 +133,6 @@ class _Tenancy:
                 "spec.serviceAccountName to the tenant's ServiceAccount",
                 ("spec",),
             )
-
-    def project_tenant(self, obj: KubeObject) -> str | None:
-        for tenant in self.tenants:
-            if obj.name == tenant or obj.name.startswith(f"{tenant}-"):
-                return tenant
-        return self.tenant_of(obj)
 
     def project(self, obj: KubeObject) -> Iterator[Finding]:
         tenant = self.project_tenant(obj)
@@ -149,19 +204,133 @@ class _Tenancy:
                 ("roleRef", "name"),
             )
 
-    def subject_tenant(self, obj: KubeObject) -> str | None:
-        for subject in obj.body.get("subjects") or []:
-            if not isinstance(subject, dict):
+    # -- tenancy/platform-identity: a tenant applied as (or binding) the platform's identity.
+    # kustomize-controller and helm-controller impersonate
+    # system:serviceaccount:<namespace of the object>:<serviceAccountName> (fluxcd/pkg
+    # runtime/client Impersonator.setImpersonationConfig; helm-controller
+    # kube.SetImpersonationConfig); Argo CD impersonates a project's
+    # destinationServiceAccounts[].defaultServiceAccount (util/settings/impersonation.go). A
+    # tenant whose account is the platform's applies its repository with the platform's rights.
+
+    def flux_identity(self, obj: KubeObject) -> Iterator[Finding]:
+        account = obj.spec.get("serviceAccountName")
+        tenant = self.workload_tenant(obj)
+        if tenant is None or not isinstance(account, str):
+            return
+        if self.identities.is_platform(obj.namespace, account):
+            yield finding_at(
+                self.repo,
+                obj,
+                "tenancy/platform-identity",
+                f"applies tenant {tenant}'s manifests as {account!r}, a platform identity: "
+                f"they run with the platform's rights (use the tenant's own account, "
+                f"{TENANT_IDENTITY_PREFIX}{tenant})",
+                ("spec", "serviceAccountName"),
+            )
+
+    def project_identities(self, obj: KubeObject) -> Iterator[Finding]:
+        tenant = self.project_tenant(obj)
+        if tenant is None:
+            return
+        entries = obj.spec.get("destinationServiceAccounts")
+        for index, entry in enumerate(entries if isinstance(entries, list) else []):
+            account = entry.get("defaultServiceAccount") if isinstance(entry, dict) else None
+            if not isinstance(account, str) or not account.strip():
                 continue
-            name = str(subject.get("name", ""))
-            namespace = str(subject.get("namespace", ""))
-            if subject.get("kind") == "ServiceAccount" and namespace in self.namespaces:
-                return self.namespaces[namespace]
-            if name in self.tenants:
-                return name
-            if subject.get("kind") == "Group" and name in self.groups:
-                return name
+            namespace, _, name = account.strip().rpartition(":")
+            namespace = namespace or str(entry.get("namespace") or "")
+            if self.identities.is_platform(namespace, name):
+                yield finding_at(
+                    self.repo,
+                    obj,
+                    "tenancy/platform-identity",
+                    f"tenant {tenant} syncs as {account.strip()!r}, a platform identity: its "
+                    f"Applications apply with the platform's rights (impersonate the tenant's "
+                    f"own account, {TENANT_IDENTITY_PREFIX}{tenant})",
+                    ("spec", "destinationServiceAccounts", index, "defaultServiceAccount"),
+                )
+
+    def binding_identities(self, obj: KubeObject) -> Iterator[Finding]:
+        namespace = obj.namespace
+        if obj.kind != "RoleBinding" or namespace not in self.namespaces:
+            return
+        tenant = self.namespaces[namespace]
+        for index, subject in enumerate(obj.body.get("subjects") or []):
+            account = _subject_account(subject, namespace)
+            if account is not None and self.identities.is_platform(*account):
+                yield finding_at(
+                    self.repo,
+                    obj,
+                    "tenancy/platform-identity",
+                    f"binds {account[0]}:{account[1]}, a platform identity, in tenant "
+                    f"{tenant}'s namespace: the tenant's applier must be its own account "
+                    f"({TENANT_IDENTITY_PREFIX}{tenant}), never the platform's",
+                    ("subjects", index, "name"),
+                )
+
+
+def _subject_account(subject: Any, namespace: str) -> tuple[str, str] | None:
+    """(namespace, name) of a binding subject that is a ServiceAccount (or its user name)."""
+    if not isinstance(subject, dict):
         return None
+    name = str(subject.get("name", ""))
+    if subject.get("kind") == "ServiceAccount":
+        return str(subject.get("namespace") or namespace), name
+    if subject.get("kind") == "User" and name.startswith(SERVICE_ACCOUNT_USER):
+        account_namespace, _, account = name[len(SERVICE_ACCOUNT_USER) :].partition(":")
+        return account_namespace, account
+    return None
+
+
+class PlatformIdentities:
+    """The accounts the platform applies as: the GitOps engines' own (scaffolder.model's
+    PLATFORM_IDENTITIES, every Flux controller, Argo CD's), and every ServiceAccount this
+    repo binds cluster-wide to cluster-admin or to a ClusterRole that may do everything."""
+
+    def __init__(self, objects: list[KubeObject]) -> None:
+        self.names = PLATFORM_IDENTITIES | _ENGINE_ACCOUNTS
+        almighty = {"cluster-admin"} | {
+            o.name for o in objects if o.kind == "ClusterRole" and _may_do_everything(o)
+        }
+        self.accounts: set[tuple[str, str]] = set()
+        for obj in objects:
+            role = obj.body.get("roleRef")
+            if obj.kind != "ClusterRoleBinding" or not isinstance(role, dict):
+                continue
+            if role.get("kind") != "ClusterRole" or role.get("name") not in almighty:
+                continue
+            for subject in obj.body.get("subjects") or []:
+                account = _subject_account(subject, "")
+                if account is not None:
+                    self.accounts.add(account)
+
+    def is_platform(self, namespace: str, name: str) -> bool:
+        return name in self.names or (namespace, name) in self.accounts
+
+
+# Accounts of the engines' controllers (Flux's manifests/rbac, the argo-cd chart) and the
+# ClusterRole every engine runs as.
+_ENGINE_ACCOUNTS = frozenset(
+    {
+        "source-controller",
+        "notification-controller",
+        "image-reflector-controller",
+        "image-automation-controller",
+        "argocd-applicationset-controller",
+        "argocd-server",
+        "argocd-repo-server",
+        "cluster-admin",
+    }
+)
+
+
+def _may_do_everything(role: KubeObject) -> bool:
+    for rule in role.body.get("rules") or []:
+        if not isinstance(rule, dict):
+            continue
+        if all("*" in (rule.get(key) or []) for key in ("apiGroups", "resources", "verbs")):
+            return True
+    return False
 
 
 def check_tenancy(ctx: CheckContext) -> list[Finding]:
