@@ -98,6 +98,16 @@ def _comment(value: object) -> Markup:
     return Markup(quoting.text(value))
 
 
+@pass_context
+def _wrapped(context: Context, value: object, column: int, indent: int) -> Markup:
+    """A YAML value that starts at ``column`` of its line, wrapped at 100 columns with its
+    next lines at ``indent``, as the files derived from the whole answers always were
+    (``quoting.yaml_scalar_wrapped``)."""
+    if language(context.name) != "yaml":
+        raise quoting.UnsafeValueError(f"| wrapped writes YAML, not into {context.name}")
+    return Markup(quoting.yaml_scalar_wrapped(value, column, indent))
+
+
 def _image_policy_marker(policy: str) -> Markup:
     """Flux's image setter marker, a JSON object in a YAML comment."""
     return Markup(json.dumps({"$imagepolicy": f"flux-system:{quoting.check_printable(policy)}"}))
@@ -116,6 +126,7 @@ def environment() -> SandboxedEnvironment:
     )
     env.globals.update(go=_go, go_text=_go_text, image_policy_marker=_image_policy_marker)
     env.filters["comment"] = _comment
+    env.filters["wrapped"] = _wrapped
     return env
 
 
