@@ -1,6 +1,8 @@
-"""Per-engine Python: only the files derived from the whole model (index files).
+"""Per-engine Python: only the files derived from the whole model (index files) and what
+`validate` needs to know of each engine's layout.
 
-Everything else an engine writes lives in its sub-templates under templates/<engine>/.
+Everything else an engine writes lives in its sub-templates under templates/<engine>/ (all of
+Argo CD's files, the derived ones included).
 """
 
 from __future__ import annotations
@@ -10,14 +12,8 @@ from collections.abc import Callable
 from scaffolder.engines import argocd, flux
 from scaffolder.model import Platform
 
-DerivedFiles = Callable[[Platform], dict[str, str]]
-
 ExpectedPaths = Callable[[Platform], list[str]]
 
-_DERIVED: dict[str, DerivedFiles] = {
-    "flux": flux.derived_files,
-    "argocd": argocd.derived_files,
-}
 _EXPECTED: dict[str, ExpectedPaths] = {
     "flux": flux.expected_paths,
     "argocd": argocd.expected_paths,
@@ -26,7 +22,7 @@ _EXPECTED: dict[str, ExpectedPaths] = {
 
 def derived_files(platform: Platform) -> dict[str, str]:
     """Files regenerated from platform.yaml on every change, path -> content."""
-    return _DERIVED[platform.engine](platform)
+    return flux.derived_files(platform) if platform.engine == "flux" else {}
 
 
 def expected_paths(platform: Platform) -> list[str]:
