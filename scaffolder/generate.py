@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from scaffolder import engines, git, keys, placeholders, sops
+from scaffolder import git, keys, placeholders, sops
 from scaffolder.files import write_atomic, write_new_tree
 from scaffolder.model import PLATFORM_FILE, Platform, answers_yaml
 from scaffolder.render import File, Files, Renderer
@@ -64,11 +64,10 @@ def render_units(platform: Platform, renderer: Renderer, units: Units = Units())
 
 
 def derived_files(platform: Platform, public_keys: Mapping[str, str]) -> Files:
-    """Files derived from the whole model: .sops.yaml and the engine's index files."""
+    """Files derived from the whole model and the public keys: .sops.yaml (the engines'
+    index files are templates)."""
     clusters = {c.name: public_keys[c.name] for c in platform.clusters}
-    files = {SOPS_CONFIG: File(sops.creation_rules(clusters, public_keys[keys.ADMIN_KEY]))}
-    files.update({path: File(text) for path, text in engines.derived_files(platform).items()})
-    return files
+    return {SOPS_CONFIG: File(sops.creation_rules(clusters, public_keys[keys.ADMIN_KEY]))}
 
 
 def repo_files(platform: Platform, public_keys: Mapping[str, str]) -> Files:

@@ -1,8 +1,6 @@
-"""Per-engine Python: only the files derived from the whole model (index files) and what
-`validate` needs to know of each engine's layout.
+"""Per-engine Python: only what `validate` needs to know of each engine's layout.
 
-Everything else an engine writes lives in its sub-templates under templates/<engine>/ (all of
-Argo CD's files, the derived ones included).
+Everything an engine writes lives in its sub-templates under templates/<engine>/.
 """
 
 from __future__ import annotations
@@ -18,11 +16,6 @@ _EXPECTED: dict[str, ExpectedPaths] = {
     "flux": flux.expected_paths,
     "argocd": argocd.expected_paths,
 }
-
-
-def derived_files(platform: Platform) -> dict[str, str]:
-    """Files regenerated from platform.yaml on every change, path -> content."""
-    return flux.derived_files(platform) if platform.engine == "flux" else {}
 
 
 def expected_paths(platform: Platform) -> list[str]:
