@@ -140,7 +140,8 @@ _Dumper.add_representer(str, _represent_str)
 
 
 def dump_yaml(*documents: object, width: int = 100) -> str:
-    """YAML documents (dicts, lists, scalars) as derived files write them."""
+    """YAML documents (dicts, lists, scalars) as ``answers_file`` writes platform.yaml edits
+    (and as the derived files were laid out when Python wrote them)."""
     return yaml.dump_all(documents, Dumper=_Dumper, sort_keys=False, width=width)
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path, PurePosixPath
@@ -44,7 +44,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from scaffolder import quoting
-from scaffolder.context import cluster_view, platform_view, root_context, tenant_view
+from scaffolder.context import cluster_view, platform_view, root_context, sops_view, tenant_view
 from scaffolder.errors import ScaffoldError
 from scaffolder.model import Cluster, Platform, Tenant
 from scaffolder.paths import ROOT_SKELETON, template_root, templates_dir, unit_folder
@@ -200,17 +200,24 @@ Files = dict[str, File]  # repo-relative POSIX path -> file
 
 
 class Renderer:
-    """Renders the units of one platform into files; the views are computed once."""
+    """Renders the units of one platform into files; the views are computed once.
 
-    def __init__(self, platform: Platform) -> None:
+    ``public_keys`` (key name -> age public key) are what the root's .sops.yaml names;
+    without them the root leaves it out."""
+
+    def __init__(self, platform: Platform, public_keys: Mapping[str, str] | None = None) -> None:
         self.platform = platform
+        self.public_keys = public_keys
         self._view = platform_view(platform)
         self._env = environment()
         self._compiled: dict[str, Any] = {}
 
     def root(self) -> Files:
-        """The engine-neutral skeleton: CI workflow, .gitignore, pre-commit, check-secrets."""
-        return self._render(load_unit(None, "root"), root_context(self.platform))
+        """The engine-neutral skeleton: CI workflow, .gitignore, pre-commit, check-secrets,
+        .sops.yaml."""
+        keys = self.public_keys
+        sops = sops_view(self.platform, keys) if keys is not None else None
+        return self._render(load_unit(None, "root"), {**root_context(self.platform), "_sops": sops})
 
     def base(self) -> Files:
         return self._unit("base", {})
