@@ -7,12 +7,14 @@ templates hold layout and YAML, never logic that the two engines would have to r
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 from urllib.parse import urlsplit
 
 from scaffolder import __version__
 from scaffolder.errors import AnswersError
+from scaffolder.keys import ADMIN_KEY
 from scaffolder.model import SCP_URL, Cluster, Platform, Tenant, dump_answers
 from scaffolder.versions import CHARTS, OCI_CHARTS, VERSIONS
 
@@ -232,6 +234,17 @@ def root_context(platform: Platform) -> dict[str, Any]:
         **{key: answers[key] for key in _ROOT_SCALARS},
         "platform": {k: v for k, v in answers.items() if k not in _ROOT_SCALARS},
         "_gitops_scaffold_version": __version__,  # pinned by the repo's CI workflow
+    }
+
+
+def sops_view(platform: Platform, public_keys: Mapping[str, str]) -> dict[str, Any]:
+    """What .sops.yaml names: each cluster's public age key, in the answers' order, and the
+    admin's (``public_keys``: key name -> public key, as ``generate.key_names``)."""
+    return {
+        "clusters": [
+            {"name": c.name, "public_key": public_keys[c.name]} for c in platform.clusters
+        ],
+        "admin_public_key": public_keys[ADMIN_KEY],
     }
 
 

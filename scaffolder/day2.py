@@ -25,7 +25,7 @@ from pathlib import Path
 from scaffolder import git, keys, placeholders, sops
 from scaffolder.context import tenant_view
 from scaffolder.errors import UsageError
-from scaffolder.generate import SOPS_CONFIG, Units, derived_files, render_units
+from scaffolder.generate import SOPS_CONFIG, Units, render_units
 from scaffolder.model import PLATFORM_FILE, Platform
 from scaffolder.render import File, Files, Renderer
 from scaffolder.transaction import Transaction
@@ -82,9 +82,7 @@ def changed_tenants(old: Platform, new: Platform) -> set[str]:
 
 
 def files_of(platform: Platform, units: Units, public_keys: Mapping[str, str]) -> Files:
-    files = render_units(platform, Renderer(platform), units)
-    files.update(derived_files(platform, public_keys))
-    return files
+    return render_units(platform, Renderer(platform, public_keys), units)
 
 
 def plan(repo_dir: Path, old: Files, new: Files, *, force: bool) -> Plan:

@@ -1,8 +1,8 @@
 """What a platform repo holds for given answers, and writing a new one.
 
-``repo_files`` is the whole repo as files (the template units plus the files derived from the
-whole model), in memory: `new` writes it into a staging folder; the day-2 commands compare
-the parts a change affects with what is on disk (``scaffolder/change.py``).
+``repo_files`` is the whole repo as files (the template units, .sops.yaml among the root's,
+plus platform.yaml), in memory: `new` writes it into a staging folder; the day-2 commands
+compare the units a change affects with what is on disk (``scaffolder/day2.py``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from scaffolder import engines, git, keys, placeholders, sops
+from scaffolder import git, keys, placeholders, sops
 from scaffolder.files import write_atomic, write_new_tree
 from scaffolder.model import PLATFORM_FILE, Platform, answers_yaml
 from scaffolder.render import File, Files, Renderer
@@ -64,18 +64,10 @@ def render_units(platform: Platform, renderer: Renderer, units: Units = Units())
     return files
 
 
-def derived_files(platform: Platform, public_keys: Mapping[str, str]) -> Files:
-    """Files derived from the whole model: .sops.yaml and the engine's index files."""
-    clusters = {c.name: public_keys[c.name] for c in platform.clusters}
-    files = {SOPS_CONFIG: File(sops.creation_rules(clusters, public_keys[keys.ADMIN_KEY]))}
-    files.update({path: File(text) for path, text in engines.derived_files(platform).items()})
-    return files
-
-
 def repo_files(platform: Platform, public_keys: Mapping[str, str]) -> Files:
-    """Every file of a new repo for these answers (SOPS files still in plaintext)."""
-    files = render_units(platform, Renderer(platform))
-    files.update(derived_files(platform, public_keys))
+    """Every file of a new repo for these answers (SOPS files still in plaintext): the units
+    (.sops.yaml with ``public_keys`` among the root's) and platform.yaml."""
+    files = render_units(platform, Renderer(platform, public_keys))
     files[PLATFORM_FILE] = File(answers_yaml(platform))
     return files
 

@@ -68,6 +68,50 @@ def yaml_scalar(value: object) -> str:
     )
 
 
+def yaml_scalar_wrapped(value: object, column: int, indent: int, width: int = 100) -> str:
+    """``yaml_scalar(value)`` for a scalar written at ``column`` of its line (where its
+    opening quote goes), wrapped as PyYAML's emitter wraps a double-quoted scalar
+    (``Emitter.write_double_quoted``): past ``width``, at a space, with an escaped line break,
+    the next line at ``indent`` and its leading space escaped. The files derived from the
+    whole answers keep the layout ``dump_yaml`` gave them; the value read back is the same."""
+    quoted = yaml_scalar(value)
+    if not quoted.startswith('"'):
+        return quoted  # plain: no space, nothing to wrap
+    text = str(value)
+    out = ['"']
+    current = column + 1  # the column of text[start]
+    start = end = 0
+    while end <= len(text):
+        char = text[end] if end < len(text) else None
+        escape = _escape(char) if char is not None else None
+        if char is None or escape is not None:
+            out.append(text[start:end])
+            current += end - start
+            start = end
+            if escape is not None:
+                out.append(escape)
+                current += len(escape)
+                start = end + 1
+        breakable = char == " " or start >= end
+        if 0 < end < len(text) - 1 and breakable and current + (end - start) > width:
+            out.append(text[start:end] + "\\\n" + " " * indent)
+            start = max(start, end)
+            current = indent
+            if text[start] == " ":
+                out.append("\\")
+                current += 1
+        end += 1
+    out.append('"')
+    return "".join(out)
+
+
+def _escape(char: str) -> str | None:
+    """How ``yaml_scalar`` writes ``char`` inside double quotes, if not as it is."""
+    if char in '"\\' or _NOT_YAML_PRINTABLE.match(char):
+        return yaml_scalar(char)[1:-1]
+    return None
+
+
 def is_plain_string(value: str) -> bool:
     """Whether ``value`` written plain reads back as this string in YAML 1.1 and 1.2."""
     return (
@@ -96,7 +140,8 @@ _Dumper.add_representer(str, _represent_str)
 
 
 def dump_yaml(*documents: object, width: int = 100) -> str:
-    """YAML documents (dicts, lists, scalars) as derived files write them."""
+    """YAML documents (dicts, lists, scalars) as ``answers_file`` writes platform.yaml edits
+    (and as the derived files were laid out when Python wrote them)."""
     return yaml.dump_all(documents, Dumper=_Dumper, sort_keys=False, width=width)
 
 

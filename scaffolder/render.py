@@ -27,7 +27,7 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path, PurePosixPath
@@ -48,7 +48,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from scaffolder import quoting
-from scaffolder.context import cluster_view, platform_view, root_context, tenant_view
+from scaffolder.context import cluster_view, platform_view, root_context, sops_view, tenant_view
 from scaffolder.errors import ScaffoldError
 from scaffolder.model import Cluster, Platform, Tenant
 from scaffolder.paths import ROOT_SKELETON, UNIT_DIR, template_root, templates_dir, unit_folder
@@ -101,6 +101,16 @@ def _comment(value: object) -> Markup:
     return Markup(quoting.text(value))
 
 
+@pass_context
+def _wrapped(context: Context, value: object, column: int, indent: int) -> Markup:
+    """A YAML value that starts at ``column`` of its line, wrapped at 100 columns with its
+    next lines at ``indent``, as the files derived from the whole answers always were
+    (``quoting.yaml_scalar_wrapped``)."""
+    if language(context.name) != "yaml":
+        raise quoting.UnsafeValueError(f"| wrapped writes YAML, not into {context.name}")
+    return Markup(quoting.yaml_scalar_wrapped(value, column, indent))
+
+
 def _image_policy_marker(policy: str) -> Markup:
     """Flux's image setter marker, a JSON object in a YAML comment."""
     return Markup(json.dumps({"$imagepolicy": f"flux-system:{quoting.check_printable(policy)}"}))
@@ -146,6 +156,7 @@ def environment() -> SandboxedEnvironment:
     )
     env.globals.update(go=_go, go_text=_go_text, image_policy_marker=_image_policy_marker)
     env.filters["comment"] = _comment
+    env.filters["wrapped"] = _wrapped
     return env
 
 
@@ -219,17 +230,24 @@ Files = dict[str, File]  # repo-relative POSIX path -> file
 
 
 class Renderer:
-    """Renders the units of one platform into files; the views are computed once."""
+    """Renders the units of one platform into files; the views are computed once.
 
-    def __init__(self, platform: Platform) -> None:
+    ``public_keys`` (key name -> age public key) are what the root's .sops.yaml names;
+    without them the root leaves it out."""
+
+    def __init__(self, platform: Platform, public_keys: Mapping[str, str] | None = None) -> None:
         self.platform = platform
+        self.public_keys = public_keys
         self._view = platform_view(platform)
         self._env = environment()
         self._compiled: dict[str, Any] = {}
 
     def root(self) -> Files:
-        """The engine-neutral skeleton: CI workflow, .gitignore, pre-commit, check-secrets."""
-        return self._render(load_unit(None, "root"), root_context(self.platform))
+        """The engine-neutral skeleton: CI workflow, .gitignore, pre-commit, check-secrets,
+        .sops.yaml."""
+        keys = self.public_keys
+        sops = sops_view(self.platform, keys) if keys is not None else None
+        return self._render(load_unit(None, "root"), {**root_context(self.platform), "_sops": sops})
 
     def base(self) -> Files:
         return self._unit("base", {})

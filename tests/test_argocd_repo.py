@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 import yaml
 
-from scaffolder.engines import argocd as argocd_engine
 from scaffolder.generate import GeneratedRepo
 from scaffolder.model import (
     DEFAULT_ANSWERS,
@@ -31,6 +30,7 @@ from scaffolder.model import (
     load_answers,
     read_answers_file,
 )
+from scaffolder.render import Renderer
 from scaffolder.sops import decrypt_file, find_sops_files
 from scaffolder.tools import find_sops
 from scaffolder.validate.documents import is_kubernetes_object, load_file, yaml_files
@@ -366,19 +366,23 @@ def test_a_tenant_on_25_spokes_still_gets_schema_valid_appprojects() -> None:
             ]
         },
     }
-    platform = load_answers(answers)
+    platform = load_answers({**answers, "engine": "argocd"})
+    renderer = Renderer(platform)
+    files = renderer.base()
+    for tenant in platform.tenants:
+        files.update(renderer.tenant(tenant))
     projects = [
         doc
-        for path, text in argocd_engine.derived_files(platform).items()
-        if path.endswith(".yaml")
-        for doc in yaml.safe_load_all(text)
+        for path, file in files.items()
+        if path.endswith(".yaml") and "/values/" not in f"/{path}"
+        for doc in yaml.safe_load_all(file.content)
         if doc and doc["kind"] == "AppProject"
     ]
     assert len(projects) == 4 + len(platform.tenants)
     for project in projects:
         assert _store().problems(project) == [], project["metadata"]["name"]
     for tenant in platform.tenants:
-        project = argocd_engine.tenant_project(platform, tenant)
+        (project,) = yaml.safe_load_all(files[f"tenants/{tenant.name}/argocd/project.yaml"].content)
         assert _store().problems(project) == []
         spec = project["spec"]
         assert len(spec["description"]) <= 255

@@ -215,5 +215,9 @@ def test_cookiecutter_json_holds_the_model_defaults() -> None:
     assert declared.pop("_keys_dir") == ""
     assert declared.pop("_extensions") == ["scaffolder.cookiecutter_guard.AnswersAreData"]
     assert declared.pop("_copy_without_render")
-    assert declared.pop("_when") == {".cookiecutter-context.json": "false"}
+    # .sops.yaml is written by the renderer only, with the public keys (Renderer.root).
+    assert declared.pop("_when") == {
+        ".cookiecutter-context.json": "false",
+        ".sops.yaml": "cookiecutter._sops",
+    }
     assert declared == expected

@@ -6,6 +6,7 @@ template only has to keep a few rules; these tests hold every template to them.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
@@ -16,6 +17,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jinja2.exceptions import SecurityError
+from yaml.emitter import Emitter
 
 from scaffolder import quoting
 from scaffolder.errors import ScaffoldError
@@ -187,6 +189,28 @@ def test_any_printable_string_reads_back_from_yaml(value: str) -> None:
     assert yaml.safe_load(f"k: {quoting.yaml_scalar(value)}\n") == {"k": value}
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from('ab -:/"\\'), max_size=300),
+    st.integers(0, 60),
+    st.integers(0, 12),
+)
+def test_wrapped_yaml_scalars_are_what_pyyaml_writes(value: str, column: int, indent: int) -> None:
+    """The derived files wrap long double-quoted values exactly as PyYAML's emitter did
+    (they were dumped from Python before they were templates), and read back the same."""
+    stream = io.StringIO()
+    emitter = Emitter(stream, width=100)
+    emitter.column, emitter.indent, emitter.whitespace = column, indent, True
+    emitter.write_double_quoted(value)
+    wrapped = quoting.yaml_scalar_wrapped(value, column, indent)
+    if wrapped.startswith('"'):
+        assert wrapped == stream.getvalue()
+    else:
+        assert wrapped == quoting.yaml_scalar(value)
+    document = "k:" + " " * (column - 2) + wrapped if column >= 3 else "k: " + wrapped
+    assert yaml.safe_load(document.replace("\n", "\n" + " " * max(indent, 1))) == {"k": value}
+
+
 @pytest.mark.parametrize("value", ["a\nb", "a\rb", "\x00", "a\x7fb", "a\u2028b"])
 def test_no_language_writes_a_control_character(value: str) -> None:
     for quote in (quoting.yaml_scalar, quoting.shell_word, quoting.text):
@@ -199,6 +223,11 @@ def test_shell_words_reach_bash_verbatim() -> None:
     script = "".join(f"printf '%s\\0' {quoting.shell_word(v)}\n" for v in values)
     done = subprocess.run(["bash", "-c", script], capture_output=True, check=True)
     assert done.stdout.decode().split("\0")[:-1] == values
+
+
+def test_wrapped_writes_yaml_only() -> None:
+    with pytest.raises(quoting.UnsafeValueError, match="wrapped writes YAML"):
+        environment().from_string("{{ 'a b' | wrapped(0, 2) }}").render()
 
 
 def test_markup_from_python_is_json_not_html() -> None:
