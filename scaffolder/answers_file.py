@@ -233,9 +233,9 @@ def _apply_to_data(
     """What the answers hold once ``edits`` are made, computed on plain data."""
     result: dict[str, Any] = _copy(data)
     implied = dump_answers(platform)
-    removals = sorted(
-        (e.path for e in edits if isinstance(e, Remove)), key=lambda p: p[-1], reverse=True
-    )
+    # Later entries first, and an entry's own lists before the entry: no removal shifts the
+    # index of one still to come.
+    removals = sorted((e.path for e in edits if isinstance(e, Remove)), reverse=True)
     for edit in edits:
         if isinstance(edit, Append):
             key = str(edit.path[0])

@@ -161,3 +161,30 @@ def test_an_entry_that_would_not_read_back_is_refused() -> None:
 def test_a_file_that_is_not_an_answers_file_is_refused(text: str, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         AnswersText(text)
+
+
+def test_removals_in_several_lists_at_once_keep_their_indexes() -> None:
+    """remove-cluster --force: whole tenants and single placements go in one edit."""
+    text = HEADER + CLUSTERS + """tenants:
+  - {name: team-a, clusters: [prod-1]}
+  - {name: team-b, clusters: [dev-1, prod-1]}
+  - name: team-c
+    clusters: [prod-1]
+  - name: team-d
+    clusters: [prod-1, dev-1]
+  - team-e
+"""
+    current = AnswersText(text)
+    edits = [
+        Remove(("clusters", 2)),
+        Remove(("tenants", 0)),
+        Remove(("tenants", 1, "clusters", 1)),
+        Remove(("tenants", 2)),
+        Remove(("tenants", 3, "clusters", 0)),
+    ]
+    new_text, platform = current.edited(edits)
+    assert [(t.name, t.clusters) for t in platform.tenants] == [
+        ("team-b", ("dev-1",)), ("team-d", ("dev-1",)), ("team-e", None),
+    ]  # fmt: skip
+    assert [c.name for c in platform.clusters] == ["hub", "dev-1"]
+    assert "# one hub, two spokes" in new_text
