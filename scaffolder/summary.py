@@ -43,9 +43,17 @@ def new_summary(platform: Platform, result: GeneratedRepo, cwd: Path | None = No
             f"  git remote add origin {shell_word(platform.git_url)}",
             f"  git push -u origin {shell_word(platform.git_branch)}",
             f"  scripts/bootstrap.sh --keys-dir {keys_arg} --dry-run   # see every command",
+            *_token_hint(platform),
             f"  scripts/bootstrap.sh --keys-dir {keys_arg}",
         ]
     )
+
+
+def _token_hint(platform: Platform) -> list[str]:
+    """flux bootstrap over https pushes with a token: from GIT_PASSWORD (or its prompt)."""
+    if platform.engine != "flux" or not platform.git_url.startswith("https://"):
+        return []
+    return ["  # https: first export GIT_PASSWORD=<a token that may push> (else flux bootstrap asks)"]
 
 
 def day2_summary(what: str, result: Result) -> str:
