@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -84,8 +85,15 @@ def cluster_view(platform: Platform, cluster: Cluster) -> dict[str, Any]:
 
 
 def tenant_view(platform: Platform, tenant: Tenant) -> dict[str, Any]:
+    facts = {c.name: cluster_facts(platform, c) for c in platform.clusters}
+    return _tenant_view(platform, tenant, facts, sample_app_tenant(platform))
+
+
+def _tenant_view(
+    platform: Platform, tenant: Tenant, facts: Mapping[str, dict[str, Any]], sample_app: str
+) -> dict[str, Any]:
     placement = platform.placement(tenant)
-    clusters = [platform.cluster(name) for name in placement]
+    clusters = [facts[name] for name in placement]
     repo_url = platform.tenant_repo_url(tenant)
     return {
         "name": tenant.name,
@@ -94,15 +102,15 @@ def tenant_view(platform: Platform, tenant: Tenant) -> dict[str, Any]:
         "explicit_placement": tenant.clusters is not None,  # False: every spoke, now and later
         # facts only: nesting every cluster's tenant list here made the context of a large
         # platform (200 tenants) hundreds of kB, which cookiecutter re-serialises on every call
-        "cluster_views": [cluster_facts(platform, c) for c in clusters],
-        "envs": sorted({c.env for c in clusters}),
+        "cluster_views": clusters,
+        "envs": sorted({c["env"] for c in clusters}),
         "repo_url": repo_url,
         "source_url": git_url_form(repo_url),
         "path": tenant.path,
         "repo_path": tenant.path.removeprefix("./").rstrip("/"),  # "./deploy" -> "deploy"
         "sso_group": platform.tenant_sso_group(tenant),
         "quota": asdict(tenant.quota),
-        "sample_app": tenant.name == sample_app_tenant(platform),
+        "sample_app": tenant.name == sample_app,
     }
 
 
@@ -202,20 +210,32 @@ def argocd_view(platform: Platform) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=4)
 def platform_view(platform: Platform) -> dict[str, Any]:
+    """Everything the templates know of the platform. Computed once per platform (a day-2
+    command renders the old and the new one several times): each cluster's facts once, each
+    tenant's placement once, so a platform of 1000 tenants stays cheap. Read-only."""
     answers = dump_answers(platform)
+    facts = {c.name: cluster_facts(platform, c) for c in platform.clusters}
+    sample_app = sample_app_tenant(platform)
+    tenants = [_tenant_view(platform, t, facts, sample_app) for t in platform.tenants]
+    placed: dict[str, list[str]] = {c.name: [] for c in platform.clusters}
+    for view in tenants:
+        for name in view["clusters"]:
+            placed[name].append(view["name"])
+    clusters = {c.name: {**facts[c.name], "tenants": placed[c.name]} for c in platform.clusters}
     return {
         **answers,
-        "hub": cluster_view(platform, platform.hub),
-        "spokes": [cluster_view(platform, c) for c in platform.spokes],
-        "clusters": [cluster_view(platform, c) for c in platform.clusters],
-        "tenants": [tenant_view(platform, t) for t in platform.tenants],
+        "hub": clusters[platform.hub.name],
+        "spokes": [clusters[c.name] for c in platform.spokes],
+        "clusters": list(clusters.values()),
+        "tenants": tenants,
         "envs": sorted({c.env for c in platform.spokes}),
         "versions": dict(VERSIONS),
         "charts": chart_views(),
         "addons": addon_views(platform),
         "git_source_url": git_url_form(platform.git_url),
-        "sample_app_tenant": sample_app_tenant(platform),
+        "sample_app_tenant": sample_app,
         "notifier": notifier_view(platform),
         "argocd": argocd_view(platform),
         # How the hub's GitOps engine authenticates to this repository: an https URL takes a

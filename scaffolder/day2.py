@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scaffolder import git, keys, placeholders, sops
-from scaffolder.context import tenant_view
+from scaffolder.context import platform_view
 from scaffolder.errors import UsageError
 from scaffolder.generate import SOPS_CONFIG, Units, render_units
 from scaffolder.model import PLATFORM_FILE, Platform
@@ -76,8 +76,8 @@ class Change:
 def changed_tenants(old: Platform, new: Platform) -> set[str]:
     """Tenants whose rendered files may differ: added, removed, or whose view changed (e.g.
     a tenant on every spoke when a spoke comes or goes)."""
-    before = {t.name: tenant_view(old, t) for t in old.tenants}
-    after = {t.name: tenant_view(new, t) for t in new.tenants}
+    before = {view["name"]: view for view in platform_view(old)["tenants"]}
+    after = {view["name"]: view for view in platform_view(new)["tenants"]}
     return {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
 
 

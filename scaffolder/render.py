@@ -48,7 +48,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from scaffolder import quoting
-from scaffolder.context import cluster_view, platform_view, root_context, sops_view, tenant_view
+from scaffolder.context import platform_view, root_context, sops_view
 from scaffolder.errors import ScaffoldError
 from scaffolder.model import Cluster, Platform, Tenant
 from scaffolder.paths import ROOT_SKELETON, UNIT_DIR, template_root, templates_dir, unit_folder
@@ -239,6 +239,8 @@ class Renderer:
         self.platform = platform
         self.public_keys = public_keys
         self._view = platform_view(platform)
+        self._clusters = {view["name"]: view for view in self._view["clusters"]}
+        self._tenants = {view["name"]: view for view in self._view["tenants"]}
         self._env = environment()
         self._compiled: dict[str, Any] = {}
 
@@ -253,10 +255,10 @@ class Renderer:
         return self._unit("base", {})
 
     def cluster(self, cluster: Cluster) -> Files:
-        return self._unit("cluster", {"_cluster": cluster_view(self.platform, cluster)})
+        return self._unit("cluster", {"_cluster": self._clusters[cluster.name]})
 
     def tenant(self, tenant: Tenant) -> Files:
-        return self._unit("tenant", {"_tenant": tenant_view(self.platform, tenant)})
+        return self._unit("tenant", {"_tenant": self._tenants[tenant.name]})
 
     def _unit(self, part: str, items: dict[str, Any]) -> Files:
         context = {"repo_dir": self.platform.repo_name, "_platform": self._view, **items}

@@ -53,7 +53,7 @@ def _token_hint(platform: Platform) -> list[str]:
     """flux bootstrap over https pushes with a token: from GIT_PASSWORD (or its prompt)."""
     if platform.engine != "flux" or not platform.git_url.startswith("https://"):
         return []
-    return ["  # https: first export GIT_PASSWORD=<a token that may push> (else flux bootstrap asks)"]
+    return ["  # https: export GIT_PASSWORD=<a token that may push> first (else flux asks)"]
 
 
 def day2_summary(what: str, result: Result) -> str:

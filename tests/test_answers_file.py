@@ -165,7 +165,10 @@ def test_a_file_that_is_not_an_answers_file_is_refused(text: str, message: str) 
 
 def test_removals_in_several_lists_at_once_keep_their_indexes() -> None:
     """remove-cluster --force: whole tenants and single placements go in one edit."""
-    text = HEADER + CLUSTERS + """tenants:
+    text = (
+        HEADER
+        + CLUSTERS
+        + """tenants:
   - {name: team-a, clusters: [prod-1]}
   - {name: team-b, clusters: [dev-1, prod-1]}
   - name: team-c
@@ -174,6 +177,7 @@ def test_removals_in_several_lists_at_once_keep_their_indexes() -> None:
     clusters: [prod-1, dev-1]
   - team-e
 """
+    )
     current = AnswersText(text)
     edits = [
         Remove(("clusters", 2)),

@@ -123,7 +123,7 @@ def test_the_summary_names_the_keys_folder_and_next_steps(default_run: Run) -> N
     assert "git push -u origin 'main'" in summary
     bootstrap = f"scripts/bootstrap.sh --keys-dir '../{REPO}.keys'"
     assert f"{bootstrap} --dry-run" in summary
-    assert "# https: first export GIT_PASSWORD=" in summary  # flux bootstrap pushes with it
+    assert "# https: export GIT_PASSWORD=" in summary  # flux bootstrap pushes with it
     # The next steps work as printed: the script exists and the keys path resolves from the repo.
     assert os.access(default_run.repo / "scripts" / "bootstrap.sh", os.X_OK)
     assert (default_run.repo / f"../{REPO}.keys").resolve() == default_run.keys.resolve()
