@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,8 +81,18 @@ def changed_tenants(old: Platform, new: Platform) -> set[str]:
     return {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
 
 
-def files_of(platform: Platform, units: Units, public_keys: Mapping[str, str]) -> Files:
-    return render_units(platform, Renderer(platform, public_keys), units)
+def files_of(
+    platform: Platform, units: Units, public_keys: Mapping[str, str],
+    wanted: Callable[[str], bool] | None = None,
+) -> Files:  # fmt: skip
+    return render_units(platform, Renderer(platform, public_keys, wanted), units)
+
+
+def _on_disk(repo_dir: Path, relative: str) -> str | None:
+    try:
+        return (repo_dir / relative).read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError, UnicodeDecodeError):
+        return None
 
 
 def plan(repo_dir: Path, old: Files, new: Files, *, force: bool) -> Plan:
@@ -92,8 +102,9 @@ def plan(repo_dir: Path, old: Files, new: Files, *, force: bool) -> Plan:
         before, after = old.get(path), new.get(path)
         if before == after:
             continue
-        target = repo_dir / path
-        current = target.read_text(encoding="utf-8") if target.is_file() else None
+        current = _on_disk(repo_dir, path)
+        if after is not None and current == after.content:
+            continue  # already as it should be
         if sops.is_sops_file(path):
             _plan_encrypted(repo_dir, path, before, after, current, record, result)
         elif after is None:
@@ -133,8 +144,13 @@ def _plan_encrypted(
 def apply(change: Change, *, force: bool = False, commit: bool = False) -> Result:
     new_public = {**change.old_keys, **{n: k.public for n, k in change.new_keys.items()}}
     new_public = {n: k for n, k in new_public.items() if n == keys.ADMIN_KEY or _has(change.new, n)}
-    old_files = files_of(change.old, change.units, change.old_keys)
     new_files = {**files_of(change.new, change.units, new_public), **change.extra}
+    # What this tool wrote before matters only where the disk differs from what it writes
+    # now, or for files it no longer writes: only those are rendered for the old answers.
+    stale = {p for p, f in new_files.items() if _on_disk(change.repo_dir, p) != f.content}
+    old_files = files_of(
+        change.old, change.units, change.old_keys, lambda p: p in stale or p not in new_files
+    )
     steps = plan(change.repo_dir, old_files, new_files, force=force)
     content = _encrypted(change.repo_dir, steps.writes, new_files[SOPS_CONFIG].content)
     content[PLATFORM_FILE] = (change.answers_text.encode("utf-8"), False)

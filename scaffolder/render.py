@@ -235,9 +235,15 @@ class Renderer:
     ``public_keys`` (key name -> age public key) are what the root's .sops.yaml names;
     without them the root leaves it out."""
 
-    def __init__(self, platform: Platform, public_keys: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        platform: Platform,
+        public_keys: Mapping[str, str] | None = None,
+        wanted: Callable[[str], bool] | None = None,
+    ) -> None:
         self.platform = platform
         self.public_keys = public_keys
+        self._wanted = wanted  # which output paths to render (default: all of them)
         self._view = platform_view(platform)
         self._clusters = {view["name"]: view for view in self._view["clusters"]}
         self._tenants = {view["name"]: view for view in self._view["tenants"]}
@@ -271,10 +277,11 @@ class Renderer:
             for file in unit.files:
                 if not all(self._true(e, variables) for e in unit.conditions(file)):
                     continue
+                path = self._path(file, variables)
+                if self._wanted is not None and not self._wanted(path):
+                    continue
                 template = self._env.get_template(f"{unit.name}/{file}")
-                rendered[self._path(file, variables)] = File(
-                    template.render(variables), unit.executable(file)
-                )
+                rendered[path] = File(template.render(variables), unit.executable(file))
         except (TemplateError, quoting.UnsafeValueError) as err:
             raise ScaffoldError(f"rendering {unit.name}/{file} failed: {err}") from err
         return rendered
