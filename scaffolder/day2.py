@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scaffolder import git, keys, placeholders, sops
+from scaffolder import git, keys, sops, written
 from scaffolder.context import platform_view
 from scaffolder.errors import UsageError
 from scaffolder.generate import SOPS_CONFIG, Units, render_units
@@ -95,9 +95,10 @@ def _on_disk(repo_dir: Path, relative: str) -> str | None:
         return None
 
 
-def plan(repo_dir: Path, old: Files, new: Files, *, force: bool) -> Plan:
+def plan(repo_dir: Path, old: Files, new: Files, record: Mapping[str, str], *, force: bool) -> Plan:
+    """What to write, delete and leave alone. ``old`` is what this tool wrote for the old
+    answers; a file of it that is not rendered is one the ``record`` knows to be unedited."""
     result = Plan()
-    record = placeholders.read(repo_dir)
     for path in sorted(old.keys() | new.keys()):
         before, after = old.get(path), new.get(path)
         if before == after:
@@ -110,16 +111,21 @@ def plan(repo_dir: Path, old: Files, new: Files, *, force: bool) -> Plan:
         elif after is None:
             if current is None:
                 continue
-            if (before is not None and current == before.content) or force:
+            if _as_written(before, current) or force:
                 result.deletes.append(path)
             else:
                 result.left_alone.append(LeftAlone(path, "edited by hand: not deleted"))
-        elif current is None or current == (before.content if before else None) or force:
+        elif current is None or _as_written(before, current) or force:
             result.writes[path] = after
         elif current != after.content:
             reason = "edited by hand: not rewritten" if before else "not written by this tool"
             result.left_alone.append(LeftAlone(path, reason))
     return result
+
+
+def _as_written(before: File | None, current: str) -> bool:
+    """Whether the disk holds what this tool wrote (an unrendered file: the record says so)."""
+    return before is not None and (not before.rendered or current == before.content)
 
 
 def _plan_encrypted(
@@ -129,7 +135,7 @@ def _plan_encrypted(
     if after is not None and current is None:
         result.writes[path] = after
     elif after is None and current is not None:
-        if placeholders.deletable(repo_dir, path, record):
+        if written.deletable(repo_dir, path, record):
             result.deletes.append(path)  # an untouched placeholder, or git holds it as it is
         else:
             result.left_alone.append(
@@ -147,14 +153,19 @@ def apply(change: Change, *, force: bool = False, commit: bool = False) -> Resul
     new_files = {**files_of(change.new, change.units, new_public), **change.extra}
     # What this tool wrote before matters only where the disk differs from what it writes
     # now, or for files it no longer writes: only those are rendered for the old answers.
+    # A plain file the record shows unedited needs no old content either.
+    record = written.read(change.repo_dir)
     stale = {p for p, f in new_files.items() if _on_disk(change.repo_dir, p) != f.content}
-    old_files = files_of(
-        change.old, change.units, change.old_keys, lambda p: p in stale or p not in new_files
-    )
-    steps = plan(change.repo_dir, old_files, new_files, force=force)
+
+    def wanted(path: str) -> bool:
+        if path in new_files and path not in stale:
+            return False
+        return sops.is_sops_file(path) or not written.unchanged(change.repo_dir, path, record)
+
+    old_files = files_of(change.old, change.units, change.old_keys, wanted)
+    steps = plan(change.repo_dir, old_files, new_files, record, force=force)
     content = _encrypted(change.repo_dir, steps.writes, new_files[SOPS_CONFIG].content)
     content[PLATFORM_FILE] = (change.answers_text.encode("utf-8"), False)
-    encrypted = {p: c.decode("utf-8") for p, (c, _) in content.items() if sops.is_sops_file(p)}
     touched = [*content, *steps.deletes]
     _require_writable(change.repo_dir, touched)
     if commit and (dirty := git.uncommitted(change.repo_dir, touched)):
@@ -166,8 +177,14 @@ def apply(change: Change, *, force: bool = False, commit: bool = False) -> Resul
         transaction.write_all(content)
         for path in steps.deletes:
             transaction.delete(path)
-        record = placeholders.updated(placeholders.read(change.repo_dir), encrypted, steps.deletes)
-        transaction.write(placeholders.RECORD, record.encode("utf-8"))
+        # What is written now, and what is already as this tool writes it (which completes
+        # the record of a clone that had none).
+        fingerprints = {
+            p: f.content.encode("utf-8") for p, f in new_files.items() if p not in stale
+        }
+        fingerprints.update({path: data for path, (data, _) in content.items()})
+        new_record = written.updated(record, fingerprints, steps.deletes)
+        transaction.write(written.RECORD, new_record.encode("utf-8"))
         written_keys = (
             keys.write_keys(change.keys_dir, change.new_keys)
             if change.new_keys and change.keys_dir

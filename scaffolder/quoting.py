@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 
 import yaml
 
@@ -59,6 +60,12 @@ def yaml_scalar(value: object) -> str:
         return str(value)
     if not isinstance(value, str):
         raise UnsafeValueError(f"{type(value).__name__} {value!r} is not a YAML scalar")
+    return _yaml_string(value)
+
+
+@lru_cache(maxsize=1 << 16)
+def _yaml_string(value: str) -> str:
+    """A string as a YAML scalar (cached: a large platform writes each name many times)."""
     check_printable(value)
     if is_plain_string(value):
         return value

@@ -224,6 +224,9 @@ class File:
 
     content: str
     executable: bool = False
+    # False: only the path was worked out (a Renderer's ``wanted`` said its content is not
+    # needed); ``content`` is empty then.
+    rendered: bool = True
 
 
 Files = dict[str, File]  # repo-relative POSIX path -> file
@@ -243,7 +246,7 @@ class Renderer:
     ) -> None:
         self.platform = platform
         self.public_keys = public_keys
-        self._wanted = wanted  # which output paths to render (default: all of them)
+        self._wanted = wanted  # whose content to render (default: every file's)
         self._view = platform_view(platform)
         self._clusters = {view["name"]: view for view in self._view["clusters"]}
         self._tenants = {view["name"]: view for view in self._view["tenants"]}
@@ -279,6 +282,7 @@ class Renderer:
                     continue
                 path = self._path(file, variables)
                 if self._wanted is not None and not self._wanted(path):
+                    rendered[path] = File("", unit.executable(file), rendered=False)
                     continue
                 template = self._env.get_template(f"{unit.name}/{file}")
                 rendered[path] = File(template.render(variables), unit.executable(file))

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from scaffolder import transaction
+from scaffolder import transaction, written
 from scaffolder.commands.clusters import add_cluster, remove_cluster
 from scaffolder.commands.new import new
 from scaffolder.commands.tenants import add_tenant, remove_tenant
@@ -273,6 +273,29 @@ def test_a_hand_edited_file_is_reported_and_left_alone_unless_force(
     assert readme.read_text() == edited
     forced = add_tenant(repo, "team-d", force=True)
     assert forced.left_alone == [] and "Our own notes." not in readme.read_text()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_clone_without_the_record_of_written_files_gets_the_same_change(
+    pristine: Callable[[str, int], GeneratedRepo], engine: str, tmp_path: Path
+) -> None:
+    """The record in .git only saves rendering the old answers: without it (a fresh clone),
+    hand edits are still found and the result is the same."""
+    with_record, _ = copy_of(pristine(engine), tmp_path / "with")
+    without, _ = copy_of(pristine(engine), tmp_path / "without")
+    (without / written.RECORD).unlink()
+    for repo in (with_record, without):
+        readme = repo / "README.md"
+        readme.write_text(readme.read_text() + "\nOur own notes.\n")
+        result = add_tenant(repo, "team-c", clusters=["dev-eu-1"])
+        assert [a.path for a in result.left_alone] == ["README.md"]
+    assert work_tree(with_record) == work_tree(without)
+    healed = written.read(without)  # what add-tenant rendered and found as it writes it
+    assert "platform.yaml" in healed and ".sops.yaml" in healed
+    assert any(path.startswith("tenants/team-c/") for path in healed)
+    assert "README.md" not in healed  # edited by hand: not what this tool wrote
+    remove_tenant(without, "team-c")  # the record written by add-tenant now says what it wrote
+    assert "team-c" not in (without / "platform.yaml").read_text()
 
 
 def test_a_file_the_tool_does_not_own_is_never_touched(
