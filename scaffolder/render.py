@@ -60,6 +60,7 @@ _QUOTERS: dict[str, Callable[[object], str]] = {
 }
 
 
+@lru_cache(maxsize=1024)
 def language(template_name: str | None) -> str:
     """The language a template writes, from its name (``x.yaml``, ``lib.yaml.j2``, ``x.sh``)."""
     name = (template_name or "").removesuffix(".j2")
