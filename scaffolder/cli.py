@@ -95,6 +95,11 @@ def _day2_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--keys-dir", type=Path, metavar="KDIR",
         help="where the new age key goes (default: <repo>.keys beside the repo)",
     )  # fmt: skip
+    add_cluster.add_argument(
+        "--kubeconfig", type=Path, metavar="FILE",
+        help="the hub's credentials for the spoke (embedded token or client certificate): "
+        "encrypted into the repo with sops instead of a placeholder",
+    )  # fmt: skip
     common(add_cluster)
 
     remove_cluster = commands.add_parser(
@@ -181,6 +186,7 @@ def _cmd_add_cluster(args: argparse.Namespace) -> int:
 
     result = add_cluster(
         args.repo, args.name, env=args.env, region=args.region, keys_dir=args.keys_dir,
+        kubeconfig=args.kubeconfig,
         force=args.force, commit=args.commit,
     )  # fmt: skip
     print(day2_summary(f"Added cluster {args.name}", result))

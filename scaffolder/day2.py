@@ -26,6 +26,7 @@ from scaffolder import git, keys, sops, written
 from scaffolder.context import platform_view
 from scaffolder.errors import UsageError
 from scaffolder.generate import SOPS_CONFIG, Units, render_units
+from scaffolder.kubeconfig import Credentials
 from scaffolder.model import PLATFORM_FILE, Platform
 from scaffolder.render import File, Files, Renderer
 from scaffolder.transaction import Transaction
@@ -69,7 +70,8 @@ class Change:
     old_keys: Mapping[str, str]  # public keys before the change
     new_keys: Mapping[str, keys.NewKey] = field(default_factory=dict)
     keys_dir: Path | None = None
-    extra: Files = field(default_factory=dict)  # e.g. a kubeconfig Secret, plaintext
+    # a new cluster's credentials, written into its SOPS files (encrypted from memory)
+    credentials: Mapping[str, Credentials] = field(default_factory=dict)
     message: str = ""
 
 
@@ -84,8 +86,10 @@ def changed_tenants(old: Platform, new: Platform) -> set[str]:
 def files_of(
     platform: Platform, units: Units, public_keys: Mapping[str, str],
     wanted: Callable[[str], bool] | None = None,
+    credentials: Mapping[str, Credentials] | None = None,
 ) -> Files:  # fmt: skip
-    return render_units(platform, Renderer(platform, public_keys, wanted), units)
+    views = {name: c.view() for name, c in (credentials or {}).items()}
+    return render_units(platform, Renderer(platform, public_keys, wanted, views), units)
 
 
 def _on_disk(repo_dir: Path, relative: str) -> str | None:
@@ -150,7 +154,7 @@ def _plan_encrypted(
 def apply(change: Change, *, force: bool = False, commit: bool = False) -> Result:
     new_public = {**change.old_keys, **{n: k.public for n, k in change.new_keys.items()}}
     new_public = {n: k for n, k in new_public.items() if n == keys.ADMIN_KEY or _has(change.new, n)}
-    new_files = {**files_of(change.new, change.units, new_public), **change.extra}
+    new_files = files_of(change.new, change.units, new_public, credentials=change.credentials)
     # What this tool wrote before matters only where the disk differs from what it writes
     # now, or for files it no longer writes: only those are rendered for the old answers.
     # A plain file the record shows unedited needs no old content either.

@@ -46,3 +46,31 @@ def remove_if_empty(folder: Path) -> None:
     """Remove ``folder`` if nothing is in it (another process may have filled it meanwhile)."""
     with contextlib.suppress(OSError):
         folder.rmdir()
+
+
+# Opening never waits for a pipe's writer and never makes a terminal the controlling one; the
+# type is checked again on the opened file, so a swap after the first check changes nothing.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+
+
+def read_regular_file(path: Path, source: str, limit: int, what: str) -> bytes:
+    """At most ``limit`` bytes of the regular file ``path`` (never a device or a pipe, which
+    could be read forever). ``source`` names it in messages, ``what`` says what it should be."""
+    from scaffolder.errors import UsageError
+
+    def require_regular(mode: int) -> None:
+        if stat.S_ISDIR(mode):
+            raise UsageError(f"{source} is a directory, not {what}")
+        if not stat.S_ISREG(mode):
+            raise UsageError(f"{source} is not a regular file (a device, a pipe or a socket)")
+
+    try:
+        require_regular(path.stat().st_mode)
+        descriptor = os.open(path, _OPEN_FLAGS)
+        with open(descriptor, "rb") as stream:
+            require_regular(os.fstat(descriptor).st_mode)
+            return stream.read(limit)
+    except FileNotFoundError:
+        raise UsageError(f"{source} does not exist") from None
+    except OSError as err:
+        raise UsageError(f"{source}: cannot read it: {err.strerror}") from None

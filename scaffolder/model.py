@@ -7,9 +7,7 @@ rule raises ``AnswersError`` naming the field and the value.
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -19,6 +17,7 @@ import yaml
 
 from scaffolder import __version__
 from scaffolder.errors import AnswersError, UsageError, shown
+from scaffolder.files import read_regular_file
 from scaffolder.provenance import installed_vcs_requirement
 from scaffolder.quoting import is_plain_string
 
@@ -1284,31 +1283,9 @@ def parse_answers_document(text: str, source: str) -> tuple[object, yaml.Node | 
         raise UsageError(f"{source}{where} is not valid YAML") from None
 
 
-# Opening never waits for a pipe's writer and never makes a terminal the controlling one; the
-# type is checked again on the opened file, so a swap after the first check changes nothing.
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-
-
-def _require_regular_file(mode: int, source: str) -> None:
-    """Only a regular file has an end: a device or a pipe could be read forever (L2)."""
-    if stat.S_ISDIR(mode):
-        raise UsageError(f"{source} is a directory, not an answers file")
-    if not stat.S_ISREG(mode):
-        raise UsageError(f"{source} is not a regular file (a device, a pipe or a socket)")
-
-
 def _read_answers_bytes(path: Path, source: str) -> bytes:
     """At most MAX_ANSWERS_FILE + 1 bytes of a regular file (L2: never a device or a pipe)."""
-    try:
-        _require_regular_file(path.stat().st_mode, source)
-        fd = os.open(path, _OPEN_FLAGS)
-        with open(fd, "rb") as stream:
-            _require_regular_file(os.fstat(fd).st_mode, source)
-            return stream.read(MAX_ANSWERS_FILE + 1)
-    except FileNotFoundError:
-        raise UsageError(f"{source} does not exist") from None
-    except OSError as err:
-        raise UsageError(f"--config: cannot read {path}: {err.strerror}") from None
+    return read_regular_file(path, source, MAX_ANSWERS_FILE + 1, "an answers file")
 
 
 def read_answers_file(path: Path) -> Platform:

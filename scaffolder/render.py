@@ -244,9 +244,13 @@ class Renderer:
         platform: Platform,
         public_keys: Mapping[str, str] | None = None,
         wanted: Callable[[str], bool] | None = None,
+        credentials: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.platform = platform
         self.public_keys = public_keys
+        # A cluster's credentials (scaffolder/kubeconfig.py, cluster name -> view): written
+        # into its SOPS files instead of placeholders.
+        self._credentials = credentials or {}
         self._wanted = wanted  # whose content to render (default: every file's)
         self._view = platform_view(platform)
         self._clusters = {view["name"]: view for view in self._view["clusters"]}
@@ -265,7 +269,13 @@ class Renderer:
         return self._unit("base", {})
 
     def cluster(self, cluster: Cluster) -> Files:
-        return self._unit("cluster", {"_cluster": self._clusters[cluster.name]})
+        return self._unit(
+            "cluster",
+            {
+                "_cluster": self._clusters[cluster.name],
+                "_credentials": self._credentials.get(cluster.name),
+            },
+        )
 
     def tenant(self, tenant: Tenant) -> Files:
         return self._unit("tenant", {"_tenant": self._tenants[tenant.name]})

@@ -6,6 +6,7 @@ for the same answers, and every failure must leave the repo byte-identical (.git
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -245,6 +246,100 @@ def test_a_new_cluster_gets_its_own_key_and_a_tenant_on_it_validates(
         decrypt_file(repo / relative, keys / "admin.agekey")
         with pytest.raises(Exception, match="sops decrypt"):
             decrypt_file(repo / relative, keys / "dev-eu-1.agekey")
+
+
+TOKEN = "eyJhbGciOiJSUzI1NiJ9.c3Bva2UtdG9rZW4tZm9yLXRlc3Rz.c2lnbmF0dXJl"  # shaped like a JWT
+CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg=="
+
+
+def _kubeconfig(path: Path, user: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "ctx",
+        "clusters": [{"name": "c", "cluster": {"server": "https://10.0.0.7:6443",
+                                              "certificate-authority-data": CA}}],
+        "users": [{"name": "u", "user": user}],
+        "contexts": [{"name": "ctx", "context": {"cluster": "c", "user": "u"}}],
+    }))  # fmt: skip
+    return path
+
+
+# Where each engine keeps what the hub uses to reach a spoke.
+CREDENTIALS_FILE = {
+    "flux": "clusters/hub/spokes/stg-us-1/kubeconfig.sops.yaml",
+    "argocd": "clusters/stg-us-1/secrets/cluster.sops.yaml",
+}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_add_cluster_encrypts_the_kubeconfig_credentials_into_the_repo(
+    pristine: Callable[[str, int], GeneratedRepo], engine: str, tmp_path: Path
+) -> None:
+    repo, keys = copy_of(pristine(engine), tmp_path)
+    config = _kubeconfig(tmp_path / "stg.kubeconfig", {"token": TOKEN})
+    add_cluster(repo, "stg-us-1", env="staging", keys_dir=keys, kubeconfig=config)
+    opener = keys / ("stg-us-1.agekey" if engine == "argocd" else "hub.agekey")  # the README says
+    plain = decrypt_file(repo / CREDENTIALS_FILE[engine], opener)
+    assert TOKEN in plain and "https://10.0.0.7:6443" in plain and CA in plain
+    assert "REPLACE" not in plain.split("stringData:", 1)[1]
+    for path in repo.rglob("*"):  # the token is in no file in plaintext, .git included
+        if path.is_file():
+            assert TOKEN.encode() not in path.read_bytes(), path
+    report = validate(repo, schema_locations=[str(SCHEMAS)], jobs=2)
+    assert [str(f) for f in report.findings] == []
+    secret = yaml.safe_load(plain)
+    if engine == "flux":  # the value is a kubeconfig of its own
+        inner = yaml.safe_load(secret["stringData"]["value"])
+        assert inner["users"][0]["user"] == {"token": TOKEN}
+        assert inner["clusters"][0]["cluster"]["server"] == "https://10.0.0.7:6443"
+    else:  # Argo CD's cluster config (ClusterConfig: bearerToken, tlsClientConfig)
+        assert secret["stringData"]["server"] == "https://10.0.0.7:6443"
+        assert json.loads(secret["stringData"]["config"]) == {
+            "bearerToken": TOKEN, "tlsClientConfig": {"caData": CA, "insecure": False},
+        }  # fmt: skip
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_add_cluster_takes_a_client_certificate_too(
+    pristine: Callable[[str, int], GeneratedRepo], engine: str, tmp_path: Path
+) -> None:
+    repo, keys = copy_of(pristine(engine), tmp_path)
+    user = {"client-certificate-data": CA, "client-key-data": "S0VZLWRhdGE="}
+    add_cluster(repo, "stg-us-1", env="staging", keys_dir=keys,
+                kubeconfig=_kubeconfig(tmp_path / "k", user))  # fmt: skip
+    secret = yaml.safe_load(decrypt_file(repo / CREDENTIALS_FILE[engine], keys / "admin.agekey"))
+    if engine == "flux":
+        inner = yaml.safe_load(secret["stringData"]["value"])
+        assert inner["users"][0]["user"] == user
+    else:
+        assert json.loads(secret["stringData"]["config"])["tlsClientConfig"] == {
+            "certData": CA, "keyData": "S0VZLWRhdGE=", "caData": CA, "insecure": False,
+        }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("user", "message"),
+    [
+        ({"exec": {"command": "aws"}}, "logs in through exec"),
+        ({"auth-provider": {"name": "gcp"}}, "logs in through auth-provider"),
+        ({"tokenFile": "/var/run/token"}, "tokenFile is a file path"),
+        ({}, "neither a token nor a client certificate"),
+        ({"client-certificate-data": "not base64!", "client-key-data": CA}, "not base64"),
+    ],
+)
+def test_add_cluster_refuses_credentials_the_hub_cannot_use(
+    pristine: Callable[[str, int], GeneratedRepo], tmp_path: Path, user: dict[str, Any],
+    message: str,
+) -> None:  # fmt: skip
+    repo, keys = copy_of(pristine("flux"), tmp_path)
+    before, keys_before = snapshot(repo), snapshot(keys)
+    config = _kubeconfig(tmp_path / "k", user)
+    with pytest.raises(UsageError, match=message):
+        add_cluster(repo, "stg-us-1", env="staging", keys_dir=keys, kubeconfig=config)
+    assert snapshot(repo) == before and snapshot(keys) == keys_before
+    args = ["add-cluster", "stg-us-1", "--env", "staging", "--repo", repo]
+    missing = run_cli([*args, "--kubeconfig", tmp_path / "nope"], cwd=tmp_path, home=tmp_path)
+    assert missing.returncode == 2
+    assert one_error_line(missing.stderr).endswith("does not exist")
 
 
 def test_adding_a_tenant_needs_no_private_key(

@@ -46,7 +46,7 @@ def _fill_values(argv: list[str]) -> list[str]:
     needs_value = {
         "--config", "--output-dir", "--keys-dir", "--schema-location",
         "--kubernetes-version", "--jobs", "--only", "--engine", "--format", "--repo",
-        "--repo-url", "--region", "--clusters", "--env",
+        "--repo-url", "--region", "--clusters", "--env", "--kubeconfig",
     }  # fmt: skip
     samples = {"--jobs": "2", "--kubernetes-version": "1.33", "--only": "secrets"}
     filled: list[str] = []

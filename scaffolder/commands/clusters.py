@@ -14,6 +14,7 @@ from scaffolder import day2, keys
 from scaffolder.answers_file import Append, Edit, Remove
 from scaffolder.errors import UsageError
 from scaffolder.generate import Units, default_keys_dir
+from scaffolder.kubeconfig import Credentials, read_credentials
 from scaffolder.model import PLATFORM_FILE, Platform
 from scaffolder.repo_state import public_keys, read_answers
 
@@ -25,10 +26,13 @@ def add_cluster(
     env: str,
     region: str = "",
     keys_dir: Path | None = None,
+    kubeconfig: Path | None = None,
     force: bool = False,
     commit: bool = False,
 ) -> day2.Result:
-    """Add spoke ``name`` (env ``env``) to the repo at ``repo_dir``, with its own age key."""
+    """Add spoke ``name`` (env ``env``) to the repo at ``repo_dir``, with its own age key;
+    with ``kubeconfig``, the hub's credentials for it go into its SOPS file, encrypted."""
+    credentials = {name: read_credentials(kubeconfig)} if kubeconfig else {}
     repo_dir = repo_dir.absolute()
     current = read_answers(repo_dir)
     old = current.platform
@@ -45,7 +49,7 @@ def add_cluster(
     known = {**old_keys, **{n: k.public for n, k in reused.items()}}
     return _apply(
         repo_dir, old, new, answers, f"Add cluster {name}", force, commit,
-        old_keys=known, new_keys=made, keys_dir=keys_dir,
+        old_keys=known, new_keys=made, keys_dir=keys_dir, credentials=credentials,
     )  # fmt: skip
 
 
@@ -88,10 +92,12 @@ def _apply(
     repo_dir: Path, old: Platform, new: Platform, answers: str, message: str,
     force: bool, commit: bool, *, old_keys: dict[str, str],
     new_keys: dict[str, keys.NewKey] | None = None, keys_dir: Path | None = None,
+    credentials: dict[str, Credentials] | None = None,
 ) -> day2.Result:  # fmt: skip
     tenants = day2.changed_tenants(old, new)
     change = day2.Change(
         repo_dir, old, new, answers, Units(tenants=tenants), old_keys,
-        new_keys=new_keys or {}, keys_dir=keys_dir, message=f"{message} (gitops-scaffold)",
+        new_keys=new_keys or {}, keys_dir=keys_dir, credentials=credentials or {},
+        message=f"{message} (gitops-scaffold)",
     )  # fmt: skip
     return day2.apply(change, force=force, commit=commit)
