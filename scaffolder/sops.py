@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -34,10 +35,14 @@ def read_recipients(text: str) -> dict[str, list[str]]:
     return found
 
 
+# libyaml's loader when PyYAML has it: encrypted files are read on every command.
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def mac_of(text: str) -> str | None:
     """The MAC sops keeps for an encrypted file: it changes whenever a value is edited."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_SafeLoader)
     except yaml.YAMLError:
         return None
     metadata = data.get("sops") if isinstance(data, dict) else None
@@ -47,7 +52,7 @@ def mac_of(text: str) -> str | None:
 
 def is_encrypted(text: str) -> bool:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_SafeLoader)
     except yaml.YAMLError:
         return False
     return isinstance(data, dict) and isinstance(data.get("sops"), dict)
