@@ -25,20 +25,13 @@ from scaffolder.context import git_url_form
 from scaffolder.generate import GeneratedRepo
 from scaffolder.model import DEFAULT_ANSWERS, Platform, load_answers
 from scaffolder.sops import find_sops_files
+from scaffolder.validate.checks.flux_rules import FLUX_CONTROLLERS
 from scaffolder.validate.kustomize import build, kustomization_folders
 from scaffolder.versions import VERSIONS
 
 SOPS_SECRET = "sops-age"
 KUBECONFIG_SECRET = "cluster-kubeconfig"
 SPOKE_RECONCILER = "flux-platform"
-FLUX_CONTROLLERS = (
-    "source-controller",
-    "kustomize-controller",
-    "helm-controller",
-    "notification-controller",
-    "image-reflector-controller",
-    "image-automation-controller",
-)
 CHART_PINS = {
     "sealed-secrets": VERSIONS["sealed_secrets_chart"],
     "external-secrets": VERSIONS["external_secrets_chart"],

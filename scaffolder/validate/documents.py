@@ -149,3 +149,18 @@ def _walk(node: yaml.Node, field_path: Sequence[str | int]) -> int:
             break
         node = child
     return line
+
+
+def comment_start(line: str) -> int:
+    """Where a line's trailing comment starts (a # at the start or after a blank, outside
+    quotes; YAML and shell read it alike), -1 when it has none."""
+    quote = ""
+    for index, char in enumerate(line):
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (index == 0 or line[index - 1].isspace()):
+            return index
+    return -1

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from scaffolder.validate.checks import CheckContext
+from scaffolder.validate.documents import comment_start
 from scaffolder.validate.findings import Finding
 
 _PIPE = re.compile(r"""(?<![|'"])\|(?![|])|'\|'|"\|\"""")
@@ -31,16 +32,8 @@ class _Line:
 
 def _strip_comment(line: str) -> str:
     """The line without a trailing `# comment` (a # outside quotes, after a blank)."""
-    quote = ""
-    for index, char in enumerate(line):
-        if quote:
-            if char == quote:
-                quote = ""
-        elif char in "'\"":
-            quote = char
-        elif char == "#" and (index == 0 or line[index - 1].isspace()):
-            return line[:index]
-    return line
+    start = comment_start(line)
+    return line if start < 0 else line[:start]
 
 
 def logical_lines(text: str) -> list[_Line]:

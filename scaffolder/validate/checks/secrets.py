@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from scaffolder.validate.checks import CheckContext
-from scaffolder.validate.documents import line_of
+from scaffolder.validate.documents import comment_start, line_of
 from scaffolder.validate.findings import Finding
 from scaffolder.validate.repo import CreationRule, Repo
 
@@ -175,16 +175,8 @@ PLACEHOLDER = "REPLACE-"
 
 def _comment(line: str) -> str:
     """The YAML comment of a line: a # at its start or after a blank, outside quotes."""
-    quote = ""
-    for index, char in enumerate(line):
-        if quote:
-            if char == quote:
-                quote = ""
-        elif char in "'\"":
-            quote = char
-        elif char == "#" and (index == 0 or line[index - 1].isspace()):
-            return line[index:]
-    return ""
+    start = comment_start(line)
+    return "" if start < 0 else line[start:]
 
 
 def _placeholder_comments(repo: Repo) -> Iterator[Finding]:
