@@ -76,9 +76,17 @@ def listing(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
 
 
+# Tests commit as a person would; CI machines need not have a git identity configured.
+_TEST_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Test Person", "GIT_AUTHOR_EMAIL": "test@example.invalid",
+    "GIT_COMMITTER_NAME": "Test Person", "GIT_COMMITTER_EMAIL": "test@example.invalid",
+}  # fmt: skip
+
+
 def git(repo: Path, *args: str) -> str:
+    env = {**os.environ, **_TEST_IDENTITY}
     return subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
+        ["git", *args], cwd=repo, capture_output=True, text=True, check=True, env=env
     ).stdout
 
 
