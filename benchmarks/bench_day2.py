@@ -91,7 +91,7 @@ def timed(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float
     return elapsed, usage.ru_maxrss / 1024
 
 
-def old_renderer_seconds(work: Path, engine: str, clusters: int, tenants: int) -> float | None:
+def old_renderer_seconds(work: Path) -> float | None:
     """Render every tenant through the old cookiecutter()-per-unit renderer."""
     old = work / "old-checkout"
     if not old.exists():
@@ -150,7 +150,7 @@ def measure(engine: str, size: str, work: Path) -> Row:
         add = [*cli, "add-tenant", f"team-new-{n}", "--no-input", "--clusters", "spoke-00"]
         runs.append(timed([*add, "--repo", str(repo)], env, work)[0])
     add_seconds = sorted(runs)[1]
-    old = old_renderer_seconds(work, engine, clusters, tenants)
+    old = old_renderer_seconds(work)
     return Row(engine, size, new_seconds, files, rss, floor, add_seconds, old)
 
 

@@ -77,18 +77,6 @@ def cluster_facts(platform: Platform, cluster: Cluster) -> dict[str, Any]:
     }
 
 
-def cluster_view(platform: Platform, cluster: Cluster) -> dict[str, Any]:
-    return {
-        **cluster_facts(platform, cluster),
-        "tenants": [t.name for t in platform.tenants_on(cluster.name)],
-    }
-
-
-def tenant_view(platform: Platform, tenant: Tenant) -> dict[str, Any]:
-    facts = {c.name: cluster_facts(platform, c) for c in platform.clusters}
-    return _tenant_view(platform, tenant, facts, sample_app_tenant(platform))
-
-
 def _tenant_view(
     platform: Platform, tenant: Tenant, facts: Mapping[str, dict[str, Any]], sample_app: str
 ) -> dict[str, Any]:
@@ -100,8 +88,8 @@ def _tenant_view(
         "identity": TENANT_IDENTITY_PREFIX + tenant.name,
         "clusters": list(placement),
         "explicit_placement": tenant.clusters is not None,  # False: every spoke, now and later
-        # facts only: nesting every cluster's tenant list here made the context of a large
-        # platform (200 tenants) hundreds of kB, which cookiecutter re-serialises on every call
+        # facts only: nesting every cluster's tenant list here would make each tenant's view
+        # as large as the platform's (200 tenants: hundreds of kB per tenant)
         "cluster_views": clusters,
         "envs": sorted({c["env"] for c in clusters}),
         "repo_url": repo_url,

@@ -11,13 +11,11 @@ from pathlib import Path
 EXECUTABLE = stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH
 
 
-def write_atomic(target: Path, content: str, *, executable: bool = False) -> None:
+def write_atomic(target: Path, content: str) -> None:
     """Write ``content`` to a sibling temp file, then rename it over ``target``."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     partial.write_text(content, encoding="utf-8")
-    if executable:
-        partial.chmod(partial.stat().st_mode | EXECUTABLE)
     os.replace(partial, target)
 
 

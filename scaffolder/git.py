@@ -20,11 +20,11 @@ _REPOSITORY_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJE
                          "GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_PREFIX")  # fmt: skip
 
 
-def _env(identity: bool = False, repo_dir: Path | None = None) -> dict[str, str]:
+def _env(repo_dir: Path, identity: bool = False) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _REPOSITORY_VARIABLES}
     # Queries (status, diff) must not refresh and rewrite .git/index as a side effect.
     env["GIT_OPTIONAL_LOCKS"] = "0"
-    if identity and repo_dir is not None:
+    if identity:
         try:
             run([require("git"), "config", "user.email"], cwd=repo_dir, env=env)
         except ToolFailedError:  # no identity configured: commit as the tool
@@ -34,7 +34,7 @@ def _env(identity: bool = False, repo_dir: Path | None = None) -> dict[str, str]
 
 
 def _git(repo_dir: Path, *args: str, what: str, identity: bool = False) -> str:
-    return run([require("git"), *args], cwd=repo_dir, env=_env(identity, repo_dir), what=what)
+    return run([require("git"), *args], cwd=repo_dir, env=_env(repo_dir, identity), what=what)
 
 
 def init(repo_dir: Path, branch: str) -> None:
@@ -52,7 +52,7 @@ def commit_new_tree(
     configured identity (else the tool's), no hooks, no signature.
     """
     git = require("git")
-    env = _env(identity=True, repo_dir=repo_dir)
+    env = _env(repo_dir, identity=True)
     author, committer = (
         run([git, "var", f"GIT_{who}_IDENT"], cwd=repo_dir, env=env, what="git var").strip()
         for who in ("AUTHOR", "COMMITTER")
@@ -96,19 +96,6 @@ def _commit(repo_dir: Path, message: str, *paths: str) -> None:
         what="git commit",
         identity=True,
     )  # fmt: skip
-
-
-def unstage(repo_dir: Path, paths: Sequence[str]) -> None:
-    """Undo what ``git add`` staged for ``paths`` (after a failed commit)."""
-    _git(repo_dir, "reset", "--quiet", "--", *paths, what="git reset")
-
-
-def is_work_tree(path: Path) -> bool:
-    try:
-        _git(path, "rev-parse", "--is-inside-work-tree", what="git rev-parse")
-    except ToolFailedError:
-        return False
-    return True
 
 
 def work_tree_root(path: Path) -> Path | None:

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from scaffolder.files import write_atomic
 from scaffolder.tools import find_sops, run
 
 SOPS_SUFFIX = ".sops.yaml"
@@ -92,17 +91,6 @@ def encrypt_texts(texts: Mapping[str, str], config: Path, *, cwd: Path) -> dict[
     with ThreadPoolExecutor(max_workers=min(8, len(texts))) as pool:
         results = pool.map(lambda r: encrypt_text(r, texts[r], config, sops, cwd), list(texts))
         return dict(zip(list(texts), results, strict=True))
-
-
-def encrypt_pending(repo_dir: Path, relatives: Iterable[str]) -> list[str]:
-    """Encrypt in place every listed file that is not encrypted yet; returns those files."""
-    texts = {r: (repo_dir / r).read_text(encoding="utf-8") for r in sorted(relatives)}
-    pending = {r: text for r, text in texts.items() if not is_encrypted(text)}
-    for relative, ciphertext in encrypt_texts(
-        pending, repo_dir / ".sops.yaml", cwd=repo_dir
-    ).items():
-        write_atomic(repo_dir / relative, ciphertext)
-    return sorted(pending)
 
 
 def find_sops_files(repo_dir: Path) -> list[str]:

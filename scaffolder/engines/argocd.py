@@ -14,7 +14,6 @@ from scaffolder.model import Platform
 PLATFORM_PROJECT = "platform"
 ADDONS_PROJECT = "addons"
 GUARDRAILS_PROJECT = "tenant-guardrails"
-DEFAULT_PROJECT = "default"
 
 
 def hub_dir(platform: Platform) -> str:
