@@ -52,25 +52,18 @@ def run(
 ) -> str:
     """Run a tool, return stdout; a failure becomes one readable line."""
     data = input_text.encode("utf-8") if input_text is not None else None
-    return _run(argv, data, cwd, env, what).decode("utf-8")
+    return run_bytes(argv, data, cwd=cwd, env=env, what=what).decode("utf-8")
 
 
 def run_bytes(
     argv: Sequence[str],
-    data: bytes,
+    data: bytes | None,
     *,
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     what: str | None = None,
 ) -> bytes:
-    """Run a tool with ``data`` (binary) on its stdin, return stdout."""
-    return _run(argv, data, cwd, env, what)
-
-
-def _run(
-    argv: Sequence[str], data: bytes | None, cwd: Path | None,
-    env: Mapping[str, str] | None, what: str | None,
-) -> bytes:  # fmt: skip
+    """``run`` with ``data`` (binary, or None: no input) on stdin and stdout as bytes."""
     try:
         done = subprocess.run(
             list(argv), cwd=cwd, input=data, capture_output=True,
