@@ -80,11 +80,10 @@ class AnswersText:
     def edited(self, edits: Sequence[Edit]) -> tuple[str, Platform]:
         """The new text and the answers it holds. Raises when they are not what ``edits``
         mean (nothing is written then)."""
-        expected = _apply_to_data(self.data, self.platform, [*edits, _version_edit(self.data)])
+        every_edit = [*edits, _SetVersion(__version__)]
+        expected = _apply_to_data(self.data, self.platform, every_edit)
         spans = sorted(
-            (self._span(edit) for edit in [*edits, _version_edit(self.data)]),
-            key=lambda span: span[0],
-            reverse=True,
+            (self._span(edit) for edit in every_edit), key=lambda span: span[0], reverse=True
         )
         text = self.text
         for start, end, replacement in spans:
@@ -152,7 +151,7 @@ class AnswersText:
 
     def _replace_flow(self, node: yaml.SequenceNode, values: list[Any]) -> tuple[int, int, str]:
         """Write a list whose entries cannot be edited one by one as one flow sequence."""
-        flow = yaml.dump(values, Dumper=_FlowDumper, default_flow_style=True, width=10**6).strip()
+        flow = yaml.safe_dump(values, default_flow_style=True, width=10**6).strip()
         start, end = node.start_mark.index, node.end_mark.index
         if not node.flow_style:  # a block list made empty: `key: []` on the key's line
             start = self.text.rindex(":", 0, self._dash_index(node.value[0])) + 1
@@ -190,17 +189,9 @@ class AnswersText:
         return len(self.text) if newline < 0 else newline + 1
 
 
-class _FlowDumper(yaml.SafeDumper):
-    pass
-
-
 @dataclass(frozen=True)
 class _SetVersion:
     value: str
-
-
-def _version_edit(data: dict[str, Any]) -> _SetVersion:
-    return _SetVersion(__version__)
 
 
 def _content_end(node: yaml.Node) -> int:
