@@ -169,9 +169,9 @@ class Unit:
     """One template folder: the files below its root and when each is written."""
 
     name: str  # loader name of the root folder, e.g. "flux/tenant/{{cookiecutter.repo_dir}}"
-    root: Path
     files: tuple[str, ...]  # template paths below the root, POSIX, sorted
     when: tuple[tuple[str, str], ...]  # (template path of a file or folder, Jinja expression)
+    executables: frozenset[str]  # the files that are executable templates (scripts)
 
     def conditions(self, file: str) -> list[str]:
         """The expressions that must all be true for ``file`` to be written."""
@@ -179,7 +179,7 @@ class Unit:
 
     def executable(self, file: str) -> bool:
         """Executable templates (scripts) give executable files."""
-        return bool((self.root / file).stat().st_mode & stat.S_IXUSR)
+        return file in self.executables
 
 
 def _covers(path: str, file: str) -> bool:
@@ -208,12 +208,14 @@ def load_unit(engine: str | None, part: str) -> Unit:
 def read_unit(folder: Path, root_name: str, loader_name: str) -> Unit:
     """A template folder: ``folder/cookiecutter.json`` and the files below ``root_name``."""
     config = json.loads((folder / "cookiecutter.json").read_text(encoding="utf-8"))
-    files = _files_below(folder / root_name)
+    root = folder / root_name
+    files = _files_below(root)
     when = tuple(config.get("_when", {}).items())
     for path, _ in when:
         if not any(_covers(path, file) for file in files):
             raise ScaffoldError(f"{folder}/cookiecutter.json: _when names {path!r}, no such file")
-    return Unit(loader_name, folder / root_name, files, when)
+    executables = frozenset(f for f in files if (root / f).stat().st_mode & stat.S_IXUSR)
+    return Unit(loader_name, files, when, executables)
 
 
 # --------------------------------------------------------------------------- rendering
