@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,14 +45,8 @@ class Credentials:
     insecure: bool = False
 
     def view(self) -> dict[str, Any]:
-        return {
-            "server": self.server,
-            "ca_data": self.ca_data,
-            "token": self.token,
-            "cert_data": self.cert_data,
-            "key_data": self.key_data,
-            "insecure": self.insecure,
-        }
+        """What the cluster unit's templates read (``_credentials``): every field by name."""
+        return asdict(self)
 
 
 def read_credentials(path: Path) -> Credentials:
