@@ -1283,15 +1283,11 @@ def parse_answers_document(text: str, source: str) -> tuple[object, yaml.Node | 
         raise UsageError(f"{source}{where} is not valid YAML") from None
 
 
-def _read_answers_bytes(path: Path, source: str) -> bytes:
-    """At most MAX_ANSWERS_FILE + 1 bytes of a regular file (L2: never a device or a pipe)."""
-    return read_regular_file(path, source, MAX_ANSWERS_FILE + 1, "an answers file")
-
-
 def read_answers_file(path: Path) -> Platform:
     """The answers of a ``--config`` file: regular, UTF-8, at most 1 MiB (L1, L2, L4)."""
     source = f"--config: {path}"
-    data = _read_answers_bytes(path, source)
+    # At most one byte more than allowed (L2: never a device or a pipe, see read_regular_file).
+    data = read_regular_file(path, source, MAX_ANSWERS_FILE + 1, "an answers file")
     if len(data) > MAX_ANSWERS_FILE:
         raise UsageError(f"{source} {_TOO_LARGE}")
     try:
