@@ -38,23 +38,25 @@ def read_recipients(text: str) -> dict[str, list[str]]:
 _SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def mac_of(text: str) -> str | None:
-    """The MAC sops keeps for an encrypted file: it changes whenever a value is edited."""
+def _metadata(text: str) -> dict[Any, Any] | None:
+    """The ``sops`` mapping of an encrypted file (None: not YAML, or not encrypted)."""
     try:
         data = yaml.load(text, Loader=_SafeLoader)
     except yaml.YAMLError:
         return None
     metadata = data.get("sops") if isinstance(data, dict) else None
-    mac = metadata.get("mac") if isinstance(metadata, dict) else None
+    return metadata if isinstance(metadata, dict) else None
+
+
+def mac_of(text: str) -> str | None:
+    """The MAC sops keeps for an encrypted file: it changes whenever a value is edited."""
+    metadata = _metadata(text)
+    mac = metadata.get("mac") if metadata is not None else None
     return mac if isinstance(mac, str) else None
 
 
 def is_encrypted(text: str) -> bool:
-    try:
-        data = yaml.load(text, Loader=_SafeLoader)
-    except yaml.YAMLError:
-        return False
-    return isinstance(data, dict) and isinstance(data.get("sops"), dict)
+    return _metadata(text) is not None
 
 
 def _sops_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
