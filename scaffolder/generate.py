@@ -39,20 +39,15 @@ def key_names(platform: Platform) -> list[str]:
 
 @dataclass(frozen=True)
 class Units:
-    """Which template units to render: the whole repo, or the parts a change affects."""
+    """Which template units to render: the whole repo, or the parts a change affects (the
+    root, .sops.yaml among its files, and the base are always rendered)."""
 
-    root: bool = True
-    base: bool = True
     clusters: Iterable[str] | None = None  # None: every cluster
     tenants: Iterable[str] | None = None  # None: every tenant
 
 
 def render_units(platform: Platform, renderer: Renderer, units: Units = Units()) -> Files:
-    files: Files = {}
-    if units.root:
-        files.update(renderer.root())
-    if units.base:
-        files.update(renderer.base())
+    files: Files = {**renderer.root(), **renderer.base()}
     clusters = set(units.clusters) if units.clusters is not None else None
     for cluster in platform.clusters:
         if clusters is None or cluster.name in clusters:
