@@ -69,8 +69,8 @@ class Transaction:
 
     # ------------------------------------------------------------------ changes
 
-    def write(self, relative: str, content: bytes, *, executable: bool = False) -> None:
-        self.write_all({relative: (content, executable)})
+    def write(self, relative: str, content: bytes) -> None:
+        self.write_all({relative: (content, False)})
 
     def write_all(self, files: Mapping[str, tuple[bytes, bool]]) -> None:
         """Write every file (path -> (content, executable)); the journal is synced once,
