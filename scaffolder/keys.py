@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pyrage
 
+from scaffolder.errors import UsageError
 from scaffolder.files import remove_if_empty
 
 ADMIN_KEY = "admin"
@@ -102,11 +103,18 @@ def write_keys(keys_dir: Path, keys: Mapping[str, NewKey]) -> dict[str, AgeKey]:
 def read_public_key(path: Path) -> str:
     """The public key of an age key file, computed from its identity (a `# public key:`
     comment is only trusted when the file holds no identity line)."""
-    text = path.read_text(encoding="utf-8")
+    unusable = UsageError(f"{path} holds no usable age key: repair or move it; nothing was changed")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise unusable from None
     for line in text.splitlines():
         if line.startswith("AGE-SECRET-KEY-"):
-            return str(pyrage.x25519.Identity.from_str(line.strip()).to_public())
+            try:
+                return str(pyrage.x25519.Identity.from_str(line.strip()).to_public())
+            except Exception:  # pyrage's own error types; the value is a secret: never shown
+                raise unusable from None
     for line in text.splitlines():
         if line.startswith("# public key:"):
             return line.split(":", 1)[1].strip()
-    raise ValueError(f"{path} holds no age key")
+    raise unusable

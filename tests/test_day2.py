@@ -342,6 +342,20 @@ def test_add_cluster_refuses_credentials_the_hub_cannot_use(
     assert one_error_line(missing.stderr).endswith("does not exist")
 
 
+def test_an_unreadable_key_file_is_one_line_not_a_traceback(
+    pristine: Callable[[str, int], GeneratedRepo], tmp_path: Path
+) -> None:
+    repo, keys = copy_of(pristine("flux"), tmp_path)
+    (keys / "stg-us-1.agekey").write_text("AGE-SECRET-KEY-1NOTAKEY\n")
+    before = snapshot(repo)
+    done = run_cli(["add-cluster", "stg-us-1", "--env", "staging", "--repo", repo,
+                    "--keys-dir", keys], cwd=tmp_path, home=tmp_path / "h")  # fmt: skip
+    assert done.returncode == 2
+    assert one_error_line(done.stderr).endswith("holds no usable age key: repair or move it; "
+                                                "nothing was changed")  # fmt: skip
+    assert "NOTAKEY" not in done.stderr and snapshot(repo) == before
+
+
 def test_adding_a_tenant_needs_no_private_key(
     pristine: Callable[[str, int], GeneratedRepo], tmp_path: Path
 ) -> None:
