@@ -1,4 +1,4 @@
-{%- import "argocd/_lib/argocd.yaml.j2" as argocd with context -%}
+{%- import "argocd/_lib/argocd.yaml.j2" as argocd -%}
 {%- from "_shared/bootstrap_lib.sh.j2" import bootstrap_lib -%}
 {%- set p = cookiecutter._platform -%}
 #!/usr/bin/env bash
@@ -20,9 +20,9 @@ set -euo pipefail
 readonly HUB={{ p.hub.name }}
 readonly NAMESPACE={{ argocd.NAMESPACE }}
 readonly RELEASE="argocd"
-readonly CHART={{ argocd.CHARTS["argo-cd"].chart }}
-readonly CHART_REPO={{ argocd.CHARTS["argo-cd"].repo }}
-readonly CHART_VERSION={{ argocd.CHARTS["argo-cd"].version }}
+readonly CHART={{ p.charts["argo-cd"].chart }}
+readonly CHART_REPO={{ p.charts["argo-cd"].repo }}
+readonly CHART_VERSION={{ p.charts["argo-cd"].version }}
 readonly SPOKES=({% for spoke in p.spokes %}{{ spoke.name }}{% if not loop.last %} {% endif %}{% endfor %})
 readonly SPOKE_ADMIN={{ argocd.SPOKE_ADMIN }}
 readonly SPOKE_ADMIN_NAMESPACE={{ argocd.SPOKE_ADMIN_NAMESPACE }}
