@@ -15,6 +15,16 @@ FLUX_HELM_GROUP = "helm.toolkit.fluxcd.io"
 FLUX_SOURCE_GROUP = "source.toolkit.fluxcd.io"
 ARGO_GROUP = "argoproj.io"
 FLUX_NAMESPACE = "flux-system"
+# The controllers' own ServiceAccounts, in the namespace Flux is installed in (flux2
+# manifests/rbac): they exist wherever a Flux Kustomization is reconciled.
+FLUX_CONTROLLERS = (
+    "source-controller",
+    "kustomize-controller",
+    "helm-controller",
+    "notification-controller",
+    "image-reflector-controller",
+    "image-automation-controller",
+)
 ARGOCD_NAMESPACE = "argocd"
 
 

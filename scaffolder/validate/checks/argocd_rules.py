@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from scaffolder.validate.checks import CheckContext, finding_at
+from scaffolder.validate.checks.rbac import RBAC_GROUP
 from scaffolder.validate.checks.tenancy import TenantMap
 from scaffolder.validate.documents import line_of
 from scaffolder.validate.findings import Finding
@@ -35,7 +36,6 @@ CLUSTER_SECRET = "argocd.argoproj.io/secret-type"
 # The label of a cluster Secret that carries the cluster's name (gitops-scaffold's cluster
 # Secret contract): a selector on it picks named clusters, any other selects by property.
 CLUSTER_NAME_LABEL = "cluster_name"
-RBAC_GROUP = "rbac.authorization.k8s.io"
 RBAC_KINDS = ("Role", "RoleBinding")
 IMPERSONATION_KEY = "application.sync.impersonation.enabled"
 ARGOCD_CHART = "argo-cd"

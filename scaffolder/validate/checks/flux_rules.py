@@ -18,6 +18,7 @@ from scaffolder.validate.checks import CheckContext, finding_at
 from scaffolder.validate.checks.tenancy import TenantMap
 from scaffolder.validate.findings import Finding
 from scaffolder.validate.gitops import (
+    FLUX_CONTROLLERS,
     FLUX_NAMESPACE,
     FLUX_SOURCE_GROUP,
     flux_repo_paths,
@@ -28,16 +29,6 @@ from scaffolder.validate.gitops import (
 from scaffolder.validate.repo import KubeObject, Repo
 from scaffolder.validate.substitution import SourceIndex, postbuild_variables
 
-# The controllers' own ServiceAccounts, in the namespace Flux is installed in (flux2
-# manifests/rbac): they exist wherever a Flux Kustomization is reconciled.
-FLUX_CONTROLLERS = (
-    "source-controller",
-    "kustomize-controller",
-    "helm-controller",
-    "notification-controller",
-    "image-reflector-controller",
-    "image-automation-controller",
-)
 SLACK_API = "https://slack.com/api/chat.postMessage"
 NOTIFICATION_GROUP = "notification.toolkit.fluxcd.io"
 IMAGE_GROUP = "image.toolkit.fluxcd.io"
