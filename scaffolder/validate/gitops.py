@@ -159,5 +159,24 @@ def application_sources(obj: KubeObject) -> list[tuple[FieldPath, dict[str, Any]
     return found
 
 
+def applicationset_generators(obj: KubeObject) -> Iterator[tuple[FieldPath, dict[str, Any]]]:
+    """(field path, generator) for every generator of an ApplicationSet, those nested in
+    matrix and merge generators included."""
+    yield from _generators(obj.spec.get("generators"), ("spec", "generators"))
+
+
+def _generators(value: Any, where: FieldPath) -> Iterator[tuple[FieldPath, dict[str, Any]]]:
+    for index, generator in enumerate(value if isinstance(value, list) else []):
+        if not isinstance(generator, dict):
+            continue
+        yield (*where, index), generator
+        for nested in ("matrix", "merge"):
+            inner = generator.get(nested)
+            if isinstance(inner, dict):
+                yield from _generators(
+                    inner.get("generators"), (*where, index, nested, "generators")
+                )
+
+
 def is_templated(value: Any) -> bool:
     return isinstance(value, str) and "{{" in value

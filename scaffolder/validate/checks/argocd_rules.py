@@ -25,6 +25,7 @@ from scaffolder.validate.gitops import (
     FieldPath,
     application_sources,
     application_spec,
+    applicationset_generators,
     is_argo,
     repo_key,
     repo_path,
@@ -207,21 +208,11 @@ def _strings(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, str]]:
             yield from _strings(item, (*path, index))
 
 
-def _cluster_generators(
-    generators: Any, path: FieldPath
-) -> Iterator[tuple[FieldPath, dict[str, Any]]]:
-    for index, generator in enumerate(generators if isinstance(generators, list) else []):
-        if not isinstance(generator, dict):
-            continue
+def _cluster_generators(obj: KubeObject) -> Iterator[tuple[FieldPath, dict[str, Any]]]:
+    for path, generator in applicationset_generators(obj):
         clusters = generator.get("clusters")
         if isinstance(clusters, dict):
-            yield (*path, index, "clusters"), clusters
-        for nested in ("matrix", "merge"):
-            inner = generator.get(nested)
-            if isinstance(inner, dict):
-                yield from _cluster_generators(
-                    inner.get("generators"), (*path, index, nested, "generators")
-                )
+            yield (*path, "clusters"), clusters
 
 
 def _selector(generator: dict[str, Any]) -> dict[str, Any]:
@@ -517,9 +508,7 @@ class _Argo:
             options = obj.spec.get("goTemplateOptions") or []
             if obj.spec.get("goTemplate") is not True or "missingkey=error" not in options:
                 continue
-            generators = list(
-                _cluster_generators(obj.spec.get("generators"), ("spec", "generators"))
-            )
+            generators = list(_cluster_generators(obj))
             if not generators:
                 continue
             guaranteed = set.intersection(
@@ -578,8 +567,7 @@ class _Argo:
             namespace = destination.get("namespace")
             namespace = namespace if isinstance(namespace, str) and "{{" not in namespace else None
             allowed = self.destinations(project)
-            generators = obj.spec.get("generators")
-            for path, generator in _cluster_generators(generators, ("spec", "generators")):
+            for path, generator in _cluster_generators(obj):
                 selector = _selector(generator)
                 names = _named_clusters(selector)
                 if names is None:

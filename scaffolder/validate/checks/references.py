@@ -30,6 +30,7 @@ from scaffolder.validate.gitops import (
     SourceId,
     application_sources,
     application_spec,
+    applicationset_generators,
     flux_sources,
     is_argo,
     is_flux_kustomization,
@@ -193,7 +194,7 @@ class _Argo:
             if is_argo(obj, "Application") or is_argo(obj, "ApplicationSet"):
                 yield from self.project(obj)
                 yield from self.paths(obj)
-                yield from self.generators(obj, obj.spec.get("generators"), ("spec", "generators"))
+                yield from self.generators(obj)
 
     def project(self, obj: KubeObject) -> Iterator[Finding]:
         where, spec = application_spec(obj)
@@ -217,16 +218,8 @@ class _Argo:
                     obj, "refs/argocd-path", f"source path {raw!r} does not exist", (*where, "path")
                 )
 
-    def generators(self, obj: KubeObject, generators: Any, where: FieldPath) -> Iterator[Finding]:
-        for index, generator in enumerate(generators if isinstance(generators, list) else []):
-            if not isinstance(generator, dict):
-                continue
-            for nested in ("matrix", "merge"):
-                inner = generator.get(nested)
-                if isinstance(inner, dict):
-                    yield from self.generators(
-                        obj, inner.get("generators"), (*where, index, nested, "generators")
-                    )
+    def generators(self, obj: KubeObject) -> Iterator[Finding]:
+        for where, generator in applicationset_generators(obj):
             git = generator.get("git")
             if not isinstance(git, dict) or not self.is_this_repo(git.get("repoURL")):
                 continue
@@ -234,7 +227,7 @@ class _Argo:
                 for number, entry in enumerate(git.get(kind) or []):
                     if isinstance(entry, dict) and not entry.get("exclude"):
                         yield from self.glob(
-                            obj, entry.get("path"), kind, (*where, index, "git", kind, number)
+                            obj, entry.get("path"), kind, (*where, "git", kind, number)
                         )
 
     def glob(self, obj: KubeObject, pattern: Any, kind: str, where: FieldPath) -> Iterator[Finding]:
