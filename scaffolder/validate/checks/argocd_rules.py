@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from scaffolder.validate.checks import CheckContext, finding_at
+from scaffolder.validate.checks import CheckContext, ObjectChecks
 from scaffolder.validate.checks.rbac import RBAC_GROUP
 from scaffolder.validate.checks.tenancy import TenantMap
 from scaffolder.validate.documents import line_of
@@ -268,22 +268,18 @@ def _selects(selector: dict[str, Any], labels: dict[str, Any]) -> bool:
     return True
 
 
-class _Argo:
-    def __init__(self, ctx: CheckContext) -> None:
-        self.repo = ctx.repo
-        self.objects = list(ctx.objects())
-        self.applications = [o for o in self.objects if is_argo(o, "Application")]
-        self.sets = [o for o in self.objects if is_argo(o, "ApplicationSet")]
+class _Argo(ObjectChecks):
+    def __init__(self, repo: Repo, objects: list[KubeObject]) -> None:
+        super().__init__(repo, objects)
+        self.applications = [o for o in objects if is_argo(o, "Application")]
+        self.sets = [o for o in objects if is_argo(o, "ApplicationSet")]
         self.projects: dict[str, KubeObject] = {}
-        for obj in self.objects:
+        for obj in objects:
             if is_argo(obj, "AppProject"):
                 self.projects.setdefault(obj.name, obj)
-        self.tenants = TenantMap(ctx.repo, self.objects)
-        self.values = ChartValues(ctx.repo, self.applications)
+        self.tenants = TenantMap(repo, objects)
+        self.values = ChartValues(repo, self.applications)
         self._destinations: dict[str, _Destinations] = {}
-
-    def at(self, obj: KubeObject, check: str, message: str, field: FieldPath) -> Finding:
-        return finding_at(self.repo, obj, check, message, field)
 
     def check(self) -> Iterator[Finding]:
         yield from self.name_collisions()
@@ -797,7 +793,8 @@ class ChartValues:
 
 
 def check_argocd(ctx: CheckContext) -> list[Finding]:
+    objects = list(ctx.objects())
     kinds = ("Application", "ApplicationSet", "AppProject")
-    if not any(is_argo(o, kind) for o in ctx.objects() for kind in kinds):
+    if not any(is_argo(o, kind) for o in objects for kind in kinds):
         return []
-    return list(_Argo(ctx).check())
+    return list(_Argo(ctx.repo, objects).check())
