@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,7 +108,7 @@ def name_pattern(template: str) -> list[_Token]:
     return tokens
 
 
-def _prefix(tokens: list[_Token]) -> str:
+def _prefix(tokens: Sequence[_Token]) -> str:
     out = []
     for token in tokens:
         if not isinstance(token, str):
@@ -117,14 +117,14 @@ def _prefix(tokens: list[_Token]) -> str:
     return "".join(out)
 
 
-def _suffix(tokens: list[_Token]) -> str:
+def _suffix(tokens: Sequence[_Token]) -> str:
     return _prefix(tokens[::-1])[::-1]
 
 
 _State = tuple[int, int]  # (token index, characters of the current hole consumed, capped at 1)
 
 
-def _closure(tokens: list[_Token], states: set[_State]) -> frozenset[_State]:
+def _closure(tokens: Sequence[_Token], states: set[_State]) -> frozenset[_State]:
     found = set(states)
     pending = list(states)
     while pending:
@@ -139,7 +139,7 @@ def _closure(tokens: list[_Token], states: set[_State]) -> frozenset[_State]:
     return frozenset(found)
 
 
-def _step(tokens: list[_Token], states: frozenset[_State], char: str) -> frozenset[_State]:
+def _step(tokens: Sequence[_Token], states: frozenset[_State], char: str) -> frozenset[_State]:
     moved: set[_State] = set()
     for index, _ in states:
         if index >= len(tokens):
@@ -153,7 +153,7 @@ def _step(tokens: list[_Token], states: frozenset[_State], char: str) -> frozens
     return _closure(tokens, moved)
 
 
-def common_name(a: list[_Token], b: list[_Token]) -> str | None:
+def common_name(a: Sequence[_Token], b: Sequence[_Token]) -> str | None:
     """A name both patterns can render, or None (breadth first: a shortest one)."""
     # letters first: the example name reads like a real one
     alphabet = sorted(
@@ -183,10 +183,43 @@ class _Producer:
     tokens: tuple[_Token, ...]
     field: FieldPath
 
+    @property
+    def prefix(self) -> str:
+        return _prefix(self.tokens)
+
+    @property
+    def suffix(self) -> str:
+        return _suffix(self.tokens)
+
     def describe(self) -> str:
         if self.obj.kind == "ApplicationSet":
             return f"ApplicationSet {self.obj.name} ({self.template!r})"
         return f"Application {self.obj.name}"
+
+
+def _collisions(producers: list[_Producer]) -> Iterator[tuple[_Producer, _Producer, str]]:
+    """(producer, other, a name both can render) for every pair that can collide, once.
+
+    Two names can be equal only if one literal prefix starts the other and one literal
+    suffix ends the other; plain Applications of one name are one object.
+    """
+    by_prefix: dict[tuple[str, str], list[_Producer]] = {}
+    for producer in producers:
+        by_prefix.setdefault((producer.namespace, producer.prefix), []).append(producer)
+    for producer in producers:
+        prefix, suffix = producer.prefix, producer.suffix
+        for length in range(len(prefix) + 1):
+            for other in by_prefix.get((producer.namespace, prefix[:length]), []):
+                if length == len(prefix) and id(other) <= id(producer):
+                    continue  # itself, or the same pair seen from the other side
+                if other.obj.kind == "Application" and producer.obj.kind == "Application":
+                    continue
+                theirs = other.suffix
+                if not (suffix.endswith(theirs) or theirs.endswith(suffix)):
+                    continue
+                witness = common_name(producer.tokens, other.tokens)
+                if witness is not None:
+                    yield producer, other, witness
 
 
 # --------------------------------------------------------------------------- helpers
@@ -328,39 +361,18 @@ class _Argo(ObjectChecks):
         return list(found.values())
 
     def name_collisions(self) -> Iterator[Finding]:
-        producers = self.producers()
-        by_prefix: dict[tuple[str, str], list[_Producer]] = {}
-        for producer in producers:
-            key = (producer.namespace, _prefix(list(producer.tokens)))
-            by_prefix.setdefault(key, []).append(producer)
-        for producer in producers:
-            prefix = _prefix(list(producer.tokens))
-            suffix = _suffix(list(producer.tokens))
-            for length in range(len(prefix) + 1):
-                for other in by_prefix.get((producer.namespace, prefix[:length]), []):
-                    if other is producer or (
-                        other.obj.kind == "Application" and producer.obj.kind == "Application"
-                    ):
-                        continue
-                    if length == len(prefix) and id(other) < id(producer):
-                        continue  # the same pair, seen from the other side
-                    theirs = _suffix(list(other.tokens))
-                    if not (suffix.endswith(theirs) or theirs.endswith(suffix)):
-                        continue
-                    witness = common_name(list(producer.tokens), list(other.tokens))
-                    if witness is None:
-                        continue
-                    for mine, them in ((producer, other), (other, producer)):
-                        yield self.at(
-                            mine.obj,
-                            "argocd/app-name-collision",
-                            f"Application name {mine.template!r} can equal the one of "
-                            f"{them.describe()} ({them.obj.location.file}), e.g. {witness!r}: "
-                            "whichever is created first keeps the name and the other "
-                            "ApplicationSet fails; join name parts with a character no part "
-                            "can hold, e.g. '.' between DNS-label names",
-                            mine.field,
-                        )
+        for producer, other, witness in _collisions(self.producers()):
+            for mine, them in ((producer, other), (other, producer)):
+                yield self.at(
+                    mine.obj,
+                    "argocd/app-name-collision",
+                    f"Application name {mine.template!r} can equal the one of "
+                    f"{them.describe()} ({them.obj.location.file}), e.g. {witness!r}: "
+                    "whichever is created first keeps the name and the other "
+                    "ApplicationSet fails; join name parts with a character no part "
+                    "can hold, e.g. '.' between DNS-label names",
+                    mine.field,
+                )
 
     # -- argocd/project-unimpersonated-rbac ------------------------------------------------
     # Sync impersonation (app-sync-using-impersonation.md, util/settings/impersonation.go):
