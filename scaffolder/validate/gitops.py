@@ -15,6 +15,16 @@ FLUX_HELM_GROUP = "helm.toolkit.fluxcd.io"
 FLUX_SOURCE_GROUP = "source.toolkit.fluxcd.io"
 ARGO_GROUP = "argoproj.io"
 FLUX_NAMESPACE = "flux-system"
+# The controllers' own ServiceAccounts, in the namespace Flux is installed in (flux2
+# manifests/rbac): they exist wherever a Flux Kustomization is reconciled.
+FLUX_CONTROLLERS = (
+    "source-controller",
+    "kustomize-controller",
+    "helm-controller",
+    "notification-controller",
+    "image-reflector-controller",
+    "image-automation-controller",
+)
 ARGOCD_NAMESPACE = "argocd"
 
 
@@ -147,6 +157,25 @@ def application_sources(obj: KubeObject) -> list[tuple[FieldPath, dict[str, Any]
         if isinstance(source, dict):
             found.append(((*where, "sources", index), source))
     return found
+
+
+def applicationset_generators(obj: KubeObject) -> Iterator[tuple[FieldPath, dict[str, Any]]]:
+    """(field path, generator) for every generator of an ApplicationSet, those nested in
+    matrix and merge generators included."""
+    yield from _generators(obj.spec.get("generators"), ("spec", "generators"))
+
+
+def _generators(value: Any, where: FieldPath) -> Iterator[tuple[FieldPath, dict[str, Any]]]:
+    for index, generator in enumerate(value if isinstance(value, list) else []):
+        if not isinstance(generator, dict):
+            continue
+        yield (*where, index), generator
+        for nested in ("matrix", "merge"):
+            inner = generator.get(nested)
+            if isinstance(inner, dict):
+                yield from _generators(
+                    inner.get("generators"), (*where, index, nested, "generators")
+                )
 
 
 def is_templated(value: Any) -> bool:

@@ -44,3 +44,16 @@ def finding_at(
     if field and line is not None and source is not None:
         line = line_of(source.text, line, field)
     return Finding(check, obj.location.file, line, f"{obj.describe()}: {message}")
+
+
+class ObjectChecks:
+    """Checks over the objects as applied, listed once; ``at`` puts a finding on one."""
+
+    def __init__(self, repo: Repo, objects: list[KubeObject]) -> None:
+        self.repo = repo
+        self.objects = objects
+
+    def at(
+        self, obj: KubeObject, check: str, message: str, field: Sequence[str | int] = ()
+    ) -> Finding:
+        return finding_at(self.repo, obj, check, message, field)

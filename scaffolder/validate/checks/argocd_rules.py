@@ -9,13 +9,14 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-from scaffolder.validate.checks import CheckContext, finding_at
+from scaffolder.validate.checks import CheckContext, ObjectChecks
+from scaffolder.validate.checks.rbac import RBAC_GROUP
 from scaffolder.validate.checks.tenancy import TenantMap
 from scaffolder.validate.documents import line_of
 from scaffolder.validate.findings import Finding
@@ -24,6 +25,7 @@ from scaffolder.validate.gitops import (
     FieldPath,
     application_sources,
     application_spec,
+    applicationset_generators,
     is_argo,
     repo_key,
     repo_path,
@@ -35,7 +37,6 @@ CLUSTER_SECRET = "argocd.argoproj.io/secret-type"
 # The label of a cluster Secret that carries the cluster's name (gitops-scaffold's cluster
 # Secret contract): a selector on it picks named clusters, any other selects by property.
 CLUSTER_NAME_LABEL = "cluster_name"
-RBAC_GROUP = "rbac.authorization.k8s.io"
 RBAC_KINDS = ("Role", "RoleBinding")
 IMPERSONATION_KEY = "application.sync.impersonation.enabled"
 ARGOCD_CHART = "argo-cd"
@@ -107,7 +108,7 @@ def name_pattern(template: str) -> list[_Token]:
     return tokens
 
 
-def _prefix(tokens: list[_Token]) -> str:
+def _prefix(tokens: Sequence[_Token]) -> str:
     out = []
     for token in tokens:
         if not isinstance(token, str):
@@ -116,14 +117,14 @@ def _prefix(tokens: list[_Token]) -> str:
     return "".join(out)
 
 
-def _suffix(tokens: list[_Token]) -> str:
+def _suffix(tokens: Sequence[_Token]) -> str:
     return _prefix(tokens[::-1])[::-1]
 
 
 _State = tuple[int, int]  # (token index, characters of the current hole consumed, capped at 1)
 
 
-def _closure(tokens: list[_Token], states: set[_State]) -> frozenset[_State]:
+def _closure(tokens: Sequence[_Token], states: set[_State]) -> frozenset[_State]:
     found = set(states)
     pending = list(states)
     while pending:
@@ -138,7 +139,7 @@ def _closure(tokens: list[_Token], states: set[_State]) -> frozenset[_State]:
     return frozenset(found)
 
 
-def _step(tokens: list[_Token], states: frozenset[_State], char: str) -> frozenset[_State]:
+def _step(tokens: Sequence[_Token], states: frozenset[_State], char: str) -> frozenset[_State]:
     moved: set[_State] = set()
     for index, _ in states:
         if index >= len(tokens):
@@ -152,7 +153,7 @@ def _step(tokens: list[_Token], states: frozenset[_State], char: str) -> frozens
     return _closure(tokens, moved)
 
 
-def common_name(a: list[_Token], b: list[_Token]) -> str | None:
+def common_name(a: Sequence[_Token], b: Sequence[_Token]) -> str | None:
     """A name both patterns can render, or None (breadth first: a shortest one)."""
     # letters first: the example name reads like a real one
     alphabet = sorted(
@@ -182,10 +183,43 @@ class _Producer:
     tokens: tuple[_Token, ...]
     field: FieldPath
 
+    @property
+    def prefix(self) -> str:
+        return _prefix(self.tokens)
+
+    @property
+    def suffix(self) -> str:
+        return _suffix(self.tokens)
+
     def describe(self) -> str:
         if self.obj.kind == "ApplicationSet":
             return f"ApplicationSet {self.obj.name} ({self.template!r})"
         return f"Application {self.obj.name}"
+
+
+def _collisions(producers: list[_Producer]) -> Iterator[tuple[_Producer, _Producer, str]]:
+    """(producer, other, a name both can render) for every pair that can collide, once.
+
+    Two names can be equal only if one literal prefix starts the other and one literal
+    suffix ends the other; plain Applications of one name are one object.
+    """
+    by_prefix: dict[tuple[str, str], list[_Producer]] = {}
+    for producer in producers:
+        by_prefix.setdefault((producer.namespace, producer.prefix), []).append(producer)
+    for producer in producers:
+        prefix, suffix = producer.prefix, producer.suffix
+        for length in range(len(prefix) + 1):
+            for other in by_prefix.get((producer.namespace, prefix[:length]), []):
+                if length == len(prefix) and id(other) <= id(producer):
+                    continue  # itself, or the same pair seen from the other side
+                if other.obj.kind == "Application" and producer.obj.kind == "Application":
+                    continue
+                theirs = other.suffix
+                if not (suffix.endswith(theirs) or theirs.endswith(suffix)):
+                    continue
+                witness = common_name(producer.tokens, other.tokens)
+                if witness is not None:
+                    yield producer, other, witness
 
 
 # --------------------------------------------------------------------------- helpers
@@ -207,21 +241,11 @@ def _strings(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, str]]:
             yield from _strings(item, (*path, index))
 
 
-def _cluster_generators(
-    generators: Any, path: FieldPath
-) -> Iterator[tuple[FieldPath, dict[str, Any]]]:
-    for index, generator in enumerate(generators if isinstance(generators, list) else []):
-        if not isinstance(generator, dict):
-            continue
+def _cluster_generators(obj: KubeObject) -> Iterator[tuple[FieldPath, dict[str, Any]]]:
+    for path, generator in applicationset_generators(obj):
         clusters = generator.get("clusters")
         if isinstance(clusters, dict):
-            yield (*path, index, "clusters"), clusters
-        for nested in ("matrix", "merge"):
-            inner = generator.get(nested)
-            if isinstance(inner, dict):
-                yield from _cluster_generators(
-                    inner.get("generators"), (*path, index, nested, "generators")
-                )
+            yield (*path, "clusters"), clusters
 
 
 def _selector(generator: dict[str, Any]) -> dict[str, Any]:
@@ -277,22 +301,18 @@ def _selects(selector: dict[str, Any], labels: dict[str, Any]) -> bool:
     return True
 
 
-class _Argo:
-    def __init__(self, ctx: CheckContext) -> None:
-        self.repo = ctx.repo
-        self.objects = list(ctx.objects())
-        self.applications = [o for o in self.objects if is_argo(o, "Application")]
-        self.sets = [o for o in self.objects if is_argo(o, "ApplicationSet")]
+class _Argo(ObjectChecks):
+    def __init__(self, repo: Repo, objects: list[KubeObject]) -> None:
+        super().__init__(repo, objects)
+        self.applications = [o for o in objects if is_argo(o, "Application")]
+        self.sets = [o for o in objects if is_argo(o, "ApplicationSet")]
         self.projects: dict[str, KubeObject] = {}
-        for obj in self.objects:
+        for obj in objects:
             if is_argo(obj, "AppProject"):
                 self.projects.setdefault(obj.name, obj)
-        self.tenants = TenantMap(ctx.repo, self.objects)
-        self.values = ChartValues(ctx.repo, self.applications)
+        self.tenants = TenantMap(repo, objects)
+        self.values = ChartValues(repo, self.applications)
         self._destinations: dict[str, _Destinations] = {}
-
-    def at(self, obj: KubeObject, check: str, message: str, field: FieldPath) -> Finding:
-        return finding_at(self.repo, obj, check, message, field)
 
     def check(self) -> Iterator[Finding]:
         yield from self.name_collisions()
@@ -341,39 +361,18 @@ class _Argo:
         return list(found.values())
 
     def name_collisions(self) -> Iterator[Finding]:
-        producers = self.producers()
-        by_prefix: dict[tuple[str, str], list[_Producer]] = {}
-        for producer in producers:
-            key = (producer.namespace, _prefix(list(producer.tokens)))
-            by_prefix.setdefault(key, []).append(producer)
-        for producer in producers:
-            prefix = _prefix(list(producer.tokens))
-            suffix = _suffix(list(producer.tokens))
-            for length in range(len(prefix) + 1):
-                for other in by_prefix.get((producer.namespace, prefix[:length]), []):
-                    if other is producer or (
-                        other.obj.kind == "Application" and producer.obj.kind == "Application"
-                    ):
-                        continue
-                    if length == len(prefix) and id(other) < id(producer):
-                        continue  # the same pair, seen from the other side
-                    theirs = _suffix(list(other.tokens))
-                    if not (suffix.endswith(theirs) or theirs.endswith(suffix)):
-                        continue
-                    witness = common_name(list(producer.tokens), list(other.tokens))
-                    if witness is None:
-                        continue
-                    for mine, them in ((producer, other), (other, producer)):
-                        yield self.at(
-                            mine.obj,
-                            "argocd/app-name-collision",
-                            f"Application name {mine.template!r} can equal the one of "
-                            f"{them.describe()} ({them.obj.location.file}), e.g. {witness!r}: "
-                            "whichever is created first keeps the name and the other "
-                            "ApplicationSet fails; join name parts with a character no part "
-                            "can hold, e.g. '.' between DNS-label names",
-                            mine.field,
-                        )
+        for producer, other, witness in _collisions(self.producers()):
+            for mine, them in ((producer, other), (other, producer)):
+                yield self.at(
+                    mine.obj,
+                    "argocd/app-name-collision",
+                    f"Application name {mine.template!r} can equal the one of "
+                    f"{them.describe()} ({them.obj.location.file}), e.g. {witness!r}: "
+                    "whichever is created first keeps the name and the other "
+                    "ApplicationSet fails; join name parts with a character no part "
+                    "can hold, e.g. '.' between DNS-label names",
+                    mine.field,
+                )
 
     # -- argocd/project-unimpersonated-rbac ------------------------------------------------
     # Sync impersonation (app-sync-using-impersonation.md, util/settings/impersonation.go):
@@ -517,9 +516,7 @@ class _Argo:
             options = obj.spec.get("goTemplateOptions") or []
             if obj.spec.get("goTemplate") is not True or "missingkey=error" not in options:
                 continue
-            generators = list(
-                _cluster_generators(obj.spec.get("generators"), ("spec", "generators"))
-            )
+            generators = list(_cluster_generators(obj))
             if not generators:
                 continue
             guaranteed = set.intersection(
@@ -578,8 +575,7 @@ class _Argo:
             namespace = destination.get("namespace")
             namespace = namespace if isinstance(namespace, str) and "{{" not in namespace else None
             allowed = self.destinations(project)
-            generators = obj.spec.get("generators")
-            for path, generator in _cluster_generators(generators, ("spec", "generators")):
+            for path, generator in _cluster_generators(obj):
                 selector = _selector(generator)
                 names = _named_clusters(selector)
                 if names is None:
@@ -809,7 +805,8 @@ class ChartValues:
 
 
 def check_argocd(ctx: CheckContext) -> list[Finding]:
+    objects = list(ctx.objects())
     kinds = ("Application", "ApplicationSet", "AppProject")
-    if not any(is_argo(o, kind) for o in ctx.objects() for kind in kinds):
+    if not any(is_argo(o, kind) for o in objects for kind in kinds):
         return []
-    return list(_Argo(ctx).check())
+    return list(_Argo(ctx.repo, objects).check())

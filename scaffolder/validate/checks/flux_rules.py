@@ -14,10 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from scaffolder.validate.checks import CheckContext, finding_at
+from scaffolder.validate.checks import CheckContext, ObjectChecks
 from scaffolder.validate.checks.tenancy import TenantMap
 from scaffolder.validate.findings import Finding
 from scaffolder.validate.gitops import (
+    FLUX_CONTROLLERS,
     FLUX_NAMESPACE,
     FLUX_SOURCE_GROUP,
     flux_repo_paths,
@@ -28,16 +29,6 @@ from scaffolder.validate.gitops import (
 from scaffolder.validate.repo import KubeObject, Repo
 from scaffolder.validate.substitution import SourceIndex, postbuild_variables
 
-# The controllers' own ServiceAccounts, in the namespace Flux is installed in (flux2
-# manifests/rbac): they exist wherever a Flux Kustomization is reconciled.
-FLUX_CONTROLLERS = (
-    "source-controller",
-    "kustomize-controller",
-    "helm-controller",
-    "notification-controller",
-    "image-reflector-controller",
-    "image-automation-controller",
-)
 SLACK_API = "https://slack.com/api/chat.postMessage"
 NOTIFICATION_GROUP = "notification.toolkit.fluxcd.io"
 IMAGE_GROUP = "image.toolkit.fluxcd.io"
@@ -189,12 +180,11 @@ class FluxApply:
         return self._accounts[cluster]
 
 
-class _Flux:
-    def __init__(self, ctx: CheckContext) -> None:
-        self.repo = ctx.repo
-        self.objects = list(ctx.objects())
-        self.apply = FluxApply(ctx.repo, self.objects, ctx.built_units)
-        self.tenants = TenantMap(ctx.repo, self.objects)
+class _Flux(ObjectChecks):
+    def __init__(self, repo: Repo, objects: list[KubeObject], built: set[str]) -> None:
+        super().__init__(repo, objects)
+        self.apply = FluxApply(repo, objects, built)
+        self.tenants = TenantMap(repo, objects)
         self.by_kind: dict[tuple[str, str], list[KubeObject]] = {}
         for obj in self.objects:
             self.by_kind.setdefault((obj.api_version, obj.kind), []).append(obj)
@@ -212,9 +202,6 @@ class _Flux:
             if k == kind and api_version.rpartition("/")[0] == group
             for o in objects
         ]
-
-    def at(self, obj: KubeObject, check: str, message: str, *field: str | int) -> Finding:
-        return finding_at(self.repo, obj, check, message, field)
 
     def check(self) -> Iterator[Finding]:
         yield from self.service_accounts()
@@ -282,8 +269,7 @@ class _Flux:
                         "flux/service-account-missing",
                         f"ServiceAccount {obj.namespace}/{account} is not committed where "
                         f"Flux looks for it: {why}",
-                        "spec",
-                        "serviceAccountName",
+                        ("spec", "serviceAccountName"),
                     )
 
     # -- flux/decryption-missing -----------------------------------------------------------
@@ -313,7 +299,7 @@ class _Flux:
                     f"applies {file} (SOPS-encrypted) from {path} without spec.decryption: "
                     "kustomize-controller refuses the whole Kustomization (add decryption: "
                     "{provider: sops, secretRef: {name: <age key Secret>}}, or move the file)",
-                    "spec",
+                    ("spec",),
                 )
 
     # -- flux/image-policy-missing ---------------------------------------------------------
@@ -407,8 +393,7 @@ class _Flux:
                     "flux/git-auth-mismatch",
                     f"Secret {secret.namespace}/{secret.name} ({secret.location.file}) has keys "
                     f"{', '.join(sorted(keys)) or 'none'}: {problem}",
-                    "spec",
-                    "url",
+                    ("spec", "url"),
                 )
 
     # -- flux/orphan-missing ---------------------------------------------------------------
@@ -457,8 +442,7 @@ class _Flux:
                 obj,
                 "flux/orphan-missing",
                 f"{problem}; set deletionPolicy: Orphan",
-                "spec",
-                "deletionPolicy",
+                ("spec", "deletionPolicy"),
             )
 
     def kubeconfig_secrets(self) -> set[tuple[str, str]]:
@@ -504,8 +488,7 @@ class _Flux:
                 f"{release.namespace}/{release.name} may take: {_minutes(each)} per attempt "
                 f"x (1 + {retries} retries) = {_minutes(total)}; the Kustomization fails "
                 "while the release is still remediating",
-                "spec",
-                "timeout",
+                ("spec", "timeout"),
             )
 
     def awaited_releases(self, obj: KubeObject) -> list[KubeObject]:
@@ -559,8 +542,7 @@ class _Flux:
                 obj,
                 "flux/slack-channel-ignored",
                 f"channel {obj.spec.get('channel')!r} reaches nobody: {problem}",
-                "spec",
-                "channel",
+                ("spec", "channel"),
             )
 
 
@@ -619,6 +601,7 @@ def _release_time(release: KubeObject) -> tuple[float, float, int] | None:
 
 
 def check_flux(ctx: CheckContext) -> list[Finding]:
-    if not any(o.group.endswith("toolkit.fluxcd.io") for o in ctx.objects()):
+    objects = list(ctx.objects())
+    if not any(o.group.endswith("toolkit.fluxcd.io") for o in objects):
         return []
-    return list(_Flux(ctx).check())
+    return list(_Flux(ctx.repo, objects, ctx.built_units).check())

@@ -6,18 +6,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scaffolder.validate.checks import CheckContext, finding_at
-from scaffolder.validate.checks.tenancy import SERVICE_ACCOUNT_USER
 from scaffolder.validate.findings import Finding
 from scaffolder.validate.repo import KubeObject
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
+SERVICE_ACCOUNT_USER = "system:serviceaccount:"  # a ServiceAccount's user name starts so
 # What `impersonate` applies to (Kubernetes "User impersonation": users, groups and
 # serviceaccounts in the core group; uids and userextras/<name> in authentication.k8s.io).
 _IMPERSONABLE = {"users", "groups", "serviceaccounts", "uids", "userextras", "*"}
 _IMPERSONATION_GROUPS = {"", "*", "authentication.k8s.io"}
 
 
-def _rbac(obj: KubeObject, *kinds: str) -> bool:
+def is_rbac(obj: KubeObject, *kinds: str) -> bool:
     return obj.group == RBAC_GROUP and obj.kind in kinds
 
 
@@ -60,7 +60,7 @@ def _unrestricted_impersonation(role: KubeObject) -> Iterator[int]:
 def check_rbac(ctx: CheckContext) -> list[Finding]:
     findings: list[Finding] = []
     for obj in ctx.objects():
-        if _rbac(obj, "RoleBinding", "ClusterRoleBinding"):
+        if is_rbac(obj, "RoleBinding", "ClusterRoleBinding"):
             for index, name in _user_subjects(obj):
                 findings.append(
                     finding_at(
@@ -73,7 +73,7 @@ def check_rbac(ctx: CheckContext) -> list[Finding]:
                         ("subjects", index, "kind"),
                     )
                 )
-        elif _rbac(obj, "Role", "ClusterRole"):
+        elif is_rbac(obj, "Role", "ClusterRole"):
             for index in _unrestricted_impersonation(obj):
                 scope = "the namespace" if obj.kind == "Role" else "the cluster"
                 findings.append(

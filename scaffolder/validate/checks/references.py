@@ -22,7 +22,7 @@ from typing import Any
 
 from scaffolder.engines import expected_paths
 from scaffolder.model import PLATFORM_FILE
-from scaffolder.validate.checks import CheckContext, finding_at
+from scaffolder.validate.checks import CheckContext, ObjectChecks
 from scaffolder.validate.findings import Finding
 from scaffolder.validate.gitops import (
     FLUX_NAMESPACE,
@@ -30,6 +30,7 @@ from scaffolder.validate.gitops import (
     SourceId,
     application_sources,
     application_spec,
+    applicationset_generators,
     flux_sources,
     is_argo,
     is_flux_kustomization,
@@ -84,10 +85,9 @@ def _bootstrap_objects(repo: Repo) -> set[SourceId]:
     return set()
 
 
-class _Flux:
+class _Flux(ObjectChecks):
     def __init__(self, repo: Repo, objects: list[KubeObject]) -> None:
-        self.repo = repo
-        self.objects = objects
+        super().__init__(repo, objects)
         bootstrapped = _bootstrap_objects(repo)
         self.sources = set(flux_sources(objects)) | bootstrapped
         self.repo_sources = this_repo_sources(repo, objects)
@@ -97,9 +97,6 @@ class _Flux:
         self.releases = {(o.namespace, o.name) for o in objects if is_helm_release(o)}
         self.secrets = {(o.namespace, o.name) for o in objects if o.kind == "Secret"}
         self.script_secrets = bootstrap_secrets(repo)
-
-    def at(self, obj: KubeObject, check: str, message: str, *field: str | int) -> Finding:
-        return finding_at(self.repo, obj, check, message, field)
 
     def check(self) -> Iterator[Finding]:
         for obj in self.objects:
@@ -128,10 +125,10 @@ class _Flux:
                 "refs/flux-source",
                 f"{name} is in another namespace "
                 "(cross-namespace references are refused under lockdown)",
-                *field,
+                field,
             )
         elif target not in self.sources:
-            yield self.at(obj, "refs/flux-source", f"{name} does not exist", *field)
+            yield self.at(obj, "refs/flux-source", f"{name} does not exist", field)
 
     def path(self, obj: KubeObject) -> Iterator[Finding]:
         target = source_ref(obj, obj.spec.get("sourceRef"))
@@ -141,7 +138,7 @@ class _Flux:
         path = repo_path(raw)
         if path.startswith("..") or not self.repo.is_dir(path):
             yield self.at(
-                obj, "refs/flux-path", f"path {raw!r} does not exist in this repo", "spec", "path"
+                obj, "refs/flux-path", f"path {raw!r} does not exist in this repo", ("spec", "path")
             )
 
     def depends_on(self, obj: KubeObject, known: set[tuple[str, str]]) -> Iterator[Finding]:
@@ -154,9 +151,7 @@ class _Flux:
                     obj,
                     "refs/flux-depends-on",
                     f"dependsOn {obj.kind} {namespace}/{entry['name']} does not exist",
-                    "spec",
-                    "dependsOn",
-                    index,
+                    ("spec", "dependsOn", index),
                 )
 
     def decryption(self, obj: KubeObject) -> Iterator[Finding]:
@@ -172,28 +167,22 @@ class _Flux:
             "refs/flux-decryption",
             f"decryption secretRef {obj.namespace}/{name} is neither committed nor "
             f"created by a bootstrap script (`kubectl create secret generic {name}`)",
-            "spec",
-            "decryption",
-            "secretRef",
+            ("spec", "decryption", "secretRef"),
         )
 
 
-class _Argo:
+class _Argo(ObjectChecks):
     def __init__(self, repo: Repo, objects: list[KubeObject]) -> None:
-        self.repo = repo
-        self.objects = objects
+        super().__init__(repo, objects)
         self.urls = this_repo_urls(repo)
         self.projects = {o.name for o in objects if is_argo(o, "AppProject")} | {"default"}
-
-    def at(self, obj: KubeObject, check: str, message: str, field: FieldPath) -> Finding:
-        return finding_at(self.repo, obj, check, message, field)
 
     def check(self) -> Iterator[Finding]:
         for obj in self.objects:
             if is_argo(obj, "Application") or is_argo(obj, "ApplicationSet"):
                 yield from self.project(obj)
                 yield from self.paths(obj)
-                yield from self.generators(obj, obj.spec.get("generators"), ("spec", "generators"))
+                yield from self.generators(obj)
 
     def project(self, obj: KubeObject) -> Iterator[Finding]:
         where, spec = application_spec(obj)
@@ -217,16 +206,8 @@ class _Argo:
                     obj, "refs/argocd-path", f"source path {raw!r} does not exist", (*where, "path")
                 )
 
-    def generators(self, obj: KubeObject, generators: Any, where: FieldPath) -> Iterator[Finding]:
-        for index, generator in enumerate(generators if isinstance(generators, list) else []):
-            if not isinstance(generator, dict):
-                continue
-            for nested in ("matrix", "merge"):
-                inner = generator.get(nested)
-                if isinstance(inner, dict):
-                    yield from self.generators(
-                        obj, inner.get("generators"), (*where, index, nested, "generators")
-                    )
+    def generators(self, obj: KubeObject) -> Iterator[Finding]:
+        for where, generator in applicationset_generators(obj):
             git = generator.get("git")
             if not isinstance(git, dict) or not self.is_this_repo(git.get("repoURL")):
                 continue
@@ -234,7 +215,7 @@ class _Argo:
                 for number, entry in enumerate(git.get(kind) or []):
                     if isinstance(entry, dict) and not entry.get("exclude"):
                         yield from self.glob(
-                            obj, entry.get("path"), kind, (*where, index, "git", kind, number)
+                            obj, entry.get("path"), kind, (*where, "git", kind, number)
                         )
 
     def glob(self, obj: KubeObject, pattern: Any, kind: str, where: FieldPath) -> Iterator[Finding]:

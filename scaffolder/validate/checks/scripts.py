@@ -77,8 +77,7 @@ def _functions(lines: list[_Line]) -> list[tuple[str, int, int]]:
 # keeps no such copy.
 
 
-def _client_side_secrets(text: str) -> Iterator[tuple[int, str]]:
-    lines = logical_lines(text)
+def _client_side_secrets(lines: list[_Line]) -> Iterator[tuple[int, str]]:
     functions = _functions(lines)
     joined = " ".join(line.text for line in lines)
     for line in lines:
@@ -112,8 +111,7 @@ def _client_side_secrets(text: str) -> Iterator[tuple[int, str]]:
 # `"${cmd[@]}" --password=...`).
 
 
-def _password_flags(text: str) -> Iterator[int]:
-    lines = logical_lines(text)
+def _password_flags(lines: list[_Line]) -> Iterator[int]:
     arrays = {m.group(1) for line in lines for m in _BOOTSTRAP_ARRAY.finditer(line.text)}
     uses = [_FLUX_BOOTSTRAP] + [
         re.compile(rf"\$\{{{re.escape(name)}\[[@*]\]\}}|\b{re.escape(name)}\+=\(")
@@ -128,7 +126,8 @@ def _password_flags(text: str) -> Iterator[int]:
 def check_scripts(ctx: CheckContext) -> list[Finding]:
     findings: list[Finding] = []
     for relative, text in ctx.repo.shell_scripts():
-        for number, via in _client_side_secrets(text):
+        lines = logical_lines(text)
+        for number, via in _client_side_secrets(lines):
             findings.append(
                 Finding(
                     "scripts/client-side-secret",
@@ -139,7 +138,7 @@ def check_scripts(ctx: CheckContext) -> list[Finding]:
                     "last-applied-configuration annotation; use `kubectl apply --server-side`",
                 )
             )
-        for number in _password_flags(text):
+        for number in _password_flags(lines):
             findings.append(
                 Finding(
                     "scripts/password-flag",

@@ -20,9 +20,11 @@ from typing import Any
 from scaffolder.context import TENANT_IDENTITY_PREFIX
 from scaffolder.model import PLATFORM_IDENTITIES
 from scaffolder.validate.checks import CheckContext, finding_at
+from scaffolder.validate.checks.rbac import SERVICE_ACCOUNT_USER, is_rbac
 from scaffolder.validate.findings import Finding
 from scaffolder.validate.gitops import (
     ARGOCD_NAMESPACE,
+    FLUX_CONTROLLERS,
     is_argo,
     is_flux_kustomization,
     is_helm_release,
@@ -32,7 +34,6 @@ from scaffolder.validate.gitops import (
 from scaffolder.validate.repo import TENANT_LABEL, KubeObject, Repo
 
 _BINDINGS = ("RoleBinding", "ClusterRoleBinding")
-SERVICE_ACCOUNT_USER = "system:serviceaccount:"
 
 
 class TenantMap:
@@ -118,7 +119,7 @@ class _Tenancy(TenantMap):
             elif is_argo(obj, "AppProject"):
                 yield from self.project(obj)
                 yield from self.project_identities(obj)
-            elif obj.group == "rbac.authorization.k8s.io" and obj.kind in _BINDINGS:
+            elif is_rbac(obj, *_BINDINGS):
                 yield from self.binding(obj)
                 yield from self.binding_identities(obj)
 
@@ -312,10 +313,7 @@ class PlatformIdentities:
 # ClusterRole every engine runs as.
 _ENGINE_ACCOUNTS = frozenset(
     {
-        "source-controller",
-        "notification-controller",
-        "image-reflector-controller",
-        "image-automation-controller",
+        *FLUX_CONTROLLERS,
         "argocd-applicationset-controller",
         "argocd-server",
         "argocd-repo-server",
