@@ -46,8 +46,20 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--kubernetes-version", metavar="X.Y", help="core schemas of this version (default: 1.33)"
     )
-    validate.add_argument("--format", choices=("text", "json"), default="text")
+    validate.add_argument(
+        "--format",
+        choices=("text", "json", "sarif", "github"),
+        default="text",
+        help="text (default), json (stable, versioned), sarif (SARIF 2.1.0 for code scanning) "
+        "or github (annotations on a pull request, from a GitHub Actions step)",
+    )
     validate.add_argument("--jobs", type=int, metavar="N", help="parallel builds (default: CPUs)")
+    validate.add_argument(
+        "--any-folder",
+        action="store_true",
+        help="check a folder without platform.yaml as a plain kustomize tree (tenants are the "
+        "values of the gitops-scaffold.io/tenant label)",
+    )
     validate.add_argument(
         "--only",
         action="append",
@@ -132,23 +144,29 @@ def _cmd_new(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
     from scaffolder.commands.validate import validate
-    from scaffolder.validate.report import print_text, to_json
+    from scaffolder.validate import report as formats
 
     only = [c.strip() for value in args.only or () for c in value.split(",") if c.strip()]
-    report = validate(
-        args.path,
-        schema_locations=args.schema_locations,
-        kubernetes_version=args.kubernetes_version,
-        jobs=args.jobs,
-        only=only or None,
-    )
-    if args.format == "json":
-        sys.stdout.write(to_json(report))
+    errors = Console(stderr=True)
+    # Progress on a terminal only: a spinner naming the step (logs of CI runs stay clean).
+    with errors.status("validate: starting", spinner="dots") as status:
+        report = validate(
+            args.path,
+            schema_locations=args.schema_locations,
+            kubernetes_version=args.kubernetes_version,
+            jobs=args.jobs,
+            only=only or None,
+            any_folder=args.any_folder,
+            progress=lambda text: status.update(f"validate: {text}"),
+        )
+    if args.format == "text":
+        formats.print_text(report, Console())
     else:
-        from rich.console import Console
-
-        print_text(report, Console())
+        writers = {"json": formats.to_json, "sarif": formats.to_sarif, "github": formats.to_github}
+        sys.stdout.write(writers[args.format](report))
     return 0 if report.ok else 1
 
 

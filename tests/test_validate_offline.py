@@ -167,7 +167,7 @@ def test_m3_remote_entries_are_findings_and_never_fetched(
 ) -> None:
     """M3 (v-remote-loopback-fetch): direct, through a nested base and through components."""
     repo = remote_repo(tmp_path / "repo", loopback.url)
-    report = validate(repo, jobs=2)
+    report = validate(repo, jobs=2, any_folder=True)
 
     assert loopback.connections == 0, loopback.requests
     remote = [f for f in report.findings if f.check == REMOTE]
@@ -190,7 +190,7 @@ def test_m3_the_cli_fetches_nothing_either(tmp_path: Path, loopback: Loopback) -
     """M3 (v-remote-loopback-fetch) through `gitops-scaffold validate`, as CI runs it."""
     repo = remote_repo(tmp_path / "repo", loopback.url)
     home = tmp_path / "home"
-    done = run_cli(["validate", repo, "--format", "json"], cwd=tmp_path, home=home)
+    done = run_cli(["validate", repo, "--any-folder", "--format", "json"], cwd=tmp_path, home=home)
 
     assert done.returncode == 1, done.stderr
     assert loopback.connections == 0, loopback.requests
@@ -251,7 +251,7 @@ helmCharts:
             "apps/generators/generator.yaml": generator,
         },
     )
-    report = validate(repo, jobs=2)
+    report = validate(repo, jobs=2, any_folder=True)
 
     assert loopback.connections == 0, loopback.requests
     lines = [3, 5, 7, 9, 11, 15, 17, 20, 29]  # 20: the inline transformer
@@ -278,7 +278,7 @@ def test_m3_a_kustomization_validate_does_not_list_is_checked_all_the_same(
         },
     )
     subprocess.run(["git", "init", "--quiet", str(repo)], check=True)
-    report = validate(repo, jobs=1)
+    report = validate(repo, jobs=1, any_folder=True)
 
     assert loopback.connections == 0, loopback.requests
     assert where(report.findings, REMOTE) == [("vendor/base/kustomization.yaml", 2)]
@@ -366,7 +366,7 @@ def test_l14_paths_outside_the_repo_are_findings_never_read(tmp_path: Path) -> N
     )
     (repo / "link" / "escape.yaml").symlink_to(outside / "cm.yaml")
     (repo / "apps" / "escape.yaml").symlink_to(outside / "cm.yaml")
-    report = validate(repo, jobs=2)
+    report = validate(repo, jobs=2, any_folder=True)
 
     assert where(report.findings, OUTSIDE) == [
         ("abs/kustomization.yaml", 2),
@@ -399,7 +399,7 @@ def test_schemas_are_offline_by_default_and_the_catalog_only_when_asked(
     env = loopback.env(home, cache)
 
     def run(*options: str) -> list[Finding]:
-        args = ["validate", repo, "--format", "json", *options]
+        args = ["validate", repo, "--any-folder", "--format", "json", *options]
         done = run_cli(args, cwd=tmp_path, home=home, env=env)
         assert done.returncode == 1, done.stderr
         return json_findings(done.stdout)
@@ -426,7 +426,7 @@ def test_a_url_template_asked_for_is_fetched_and_cached(
     repo = widget_repo(tmp_path / "repo")
 
     for _ in range(2):  # the second run is served by the cache
-        report = validate(repo, schema_locations=[template], jobs=1)
+        report = validate(repo, schema_locations=[template], jobs=1, any_folder=True)
         assert [(f.check, f.file) for f in report.findings] == [
             ("schema/invalid", "apps/widget.yaml")
         ]
@@ -458,7 +458,9 @@ def test_l13_a_bad_schema_location_is_one_line_and_exit_2(
     if not location.startswith("https:"):
         location = str(tmp_path / "schemas" / location)
     done = run_cli(
-        ["validate", repo, "--schema-location", location], cwd=tmp_path, home=tmp_path / "home"
+        ["validate", repo, "--any-folder", "--schema-location", location],
+        cwd=tmp_path,
+        home=tmp_path / "home",
     )
     assert done.returncode == 2
     assert message in one_error_line(done.stderr)
@@ -478,7 +480,9 @@ def test_a_clean_generated_repo_validates_offline_with_no_findings(
     repo = repo_factory(engine, "default").repo_dir
     home = tmp_path / "home"
     env = loopback.env(home, tmp_path / "cache")
-    done = run_cli(["validate", repo, "--format", "json"], cwd=tmp_path, home=home, env=env)
+    done = run_cli(
+        ["validate", repo, "--any-folder", "--format", "json"], cwd=tmp_path, home=home, env=env
+    )
     assert json_findings(done.stdout) == []
     assert done.returncode == 0, done.stderr
     assert loopback.connections == 0, loopback.requests

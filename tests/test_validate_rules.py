@@ -58,6 +58,7 @@ def write_tree(root: Path, files: dict[str, str]) -> Path:
 
 
 def check(root: Path, **options: object) -> Report:
+    options.setdefault("any_folder", not (root / "platform.yaml").exists())
     return validate(root, schema_locations=[str(SCHEMAS)], jobs=2, **options)  # type: ignore[arg-type]
 
 
@@ -256,11 +257,11 @@ def test_usage_errors(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no such folder"):
         validate(tmp_path / "missing")
     with pytest.raises(UsageError, match="--schema-location"):
-        validate(tmp_path, schema_locations=[str(tmp_path / "nope")])
+        validate(tmp_path, schema_locations=[str(tmp_path / "nope")], any_folder=True)
     with pytest.raises(UsageError, match="--jobs"):
-        validate(tmp_path, jobs=0)
+        validate(tmp_path, jobs=0, any_folder=True)
     with pytest.raises(UsageError, match="no Kubernetes schemas"):
-        validate(tmp_path, kubernetes_version="1.2")
+        validate(tmp_path, kubernetes_version="1.2", any_folder=True)
 
 
 def test_schema_url_templates_are_cached_for_offline_runs(
@@ -336,7 +337,9 @@ def test_without_kustomize_builds_stop_with_a_clear_error_but_secrets_still_run(
     env = {"PATH": str(bare), "HOME": str(tmp_path)}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return run_cli(["validate", repo, *args], cwd=CHECKOUT, home=tmp_path, env=env)
+        return run_cli(
+            ["validate", repo, "--any-folder", *args], cwd=CHECKOUT, home=tmp_path, env=env
+        )
 
     full = cli()
     assert full.returncode == 2

@@ -340,7 +340,33 @@ def test_text_flux_cannot_substitute_is_a_build_finding(flux_repo: Path) -> None
     web.write_text(web.read_text().replace("nginx:${tag:=1.27}", "nginx:${{ tag }}"))
     findings = run_validate(flux_repo)
     assert [(f.check, f.file) for f in findings] == [("build/substitute", f"{CONFIGS}/web.yaml")]
-    assert "Kustomization dev-eu-1/infra-configs cannot substitute" in findings[0].message
+    # the line and the expression as written, and the Kustomization Flux fails
+    lines = web.read_text().splitlines()
+    assert findings[0].line is not None and "${{ tag }}" in lines[findings[0].line - 1]
+    assert "Deployment default/web: ${{ tag }}: " in findings[0].message
+    assert "Flux fails Kustomization dev-eu-1/infra-configs" in findings[0].message
+
+
+def test_one_bad_expression_is_one_finding_at_its_line_for_every_kustomization(
+    repo_factory: Callable[[str, str], GeneratedRepo], tmp_path: Path
+) -> None:
+    """A tenant file applied on two spokes: one finding naming both appliers (F12)."""
+    generated = repo_factory("flux", "default")
+    repo = tmp_path / generated.repo_dir.name
+    shutil.copytree(generated.repo_dir, repo, symlinks=True)
+    namespace = repo / "tenants/team-a/platform/namespace.yaml"
+    text = namespace.read_text()
+    anchor = "    gitops-scaffold.io/tenant: team-a\n"
+    namespace.write_text(text.replace(anchor, anchor + "    owner: ${cluster-name}\n", 1))
+    expected_line = namespace.read_text().splitlines().index("    owner: ${cluster-name}") + 1
+    findings = run_validate(repo)
+    assert [(f.check, f.file, f.line) for f in findings] == [
+        ("build/substitute", "tenants/team-a/platform/namespace.yaml", expected_line)
+    ]
+    message = findings[0].message
+    assert "${cluster-name}" in message and "'cluster' is followed by '-'" in message
+    assert "dev-eu-1/team-a-guardrails" in message and "prod-eu-1/team-a-guardrails" in message
+    assert "missing closing brace" not in message
 
 
 def test_an_invalid_variable_name_is_a_build_finding_at_the_kustomization(

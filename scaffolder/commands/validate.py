@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from scaffolder.errors import ToolMissingError, UsageError
+from scaffolder.errors import ScaffoldError, ToolMissingError, UsageError
+from scaffolder.model import PLATFORM_FILE, parse_answers_text
 from scaffolder.validate.checks import CheckContext
 from scaffolder.validate.checks.argocd_rules import check_argocd
 from scaffolder.validate.checks.builds import check_builds
@@ -80,6 +81,34 @@ def _check_schemas(ctx: CheckContext, store: SchemaStore) -> list[Finding]:
         raise UsageError(str(err)) from None
 
 
+def platform_root(start: Path) -> Path | None:
+    """The folder holding platform.yaml: ``start`` or the nearest one above it, never above
+    the root of the git work tree ``start`` is in."""
+    folder = start.absolute()
+    for candidate in (folder, *folder.parents):
+        if (candidate / PLATFORM_FILE).is_file():
+            return start if candidate == folder else candidate
+        if (candidate / ".git").exists():
+            return None
+    return None
+
+
+def _require_answers(root: Path) -> None:
+    """An empty platform.yaml (nothing but comments, say) is refused: every platform check
+    would be skipped, or run against made-up defaults."""
+    try:
+        answers = parse_answers_text(
+            (root / PLATFORM_FILE).read_text(encoding="utf-8"), PLATFORM_FILE
+        )
+    except (OSError, UnicodeDecodeError, ScaffoldError):
+        return  # reported as a finding (refs/platform-invalid) by the checks
+    if answers is None:
+        raise UsageError(
+            f"{root / PLATFORM_FILE} is empty: restore it (git checkout -- {PLATFORM_FILE}); "
+            "the platform checks need its clusters and tenants"
+        )
+
+
 def validate(
     path: Path | str = ".",
     *,
@@ -87,14 +116,36 @@ def validate(
     kubernetes_version: str | None = None,
     jobs: int | None = None,
     only: Iterable[str] | None = None,
+    any_folder: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> Report:
-    """Check the platform repo at ``path``; raises UsageError when it cannot be checked."""
+    """Check the platform repo at ``path`` (or the one it is in); raises UsageError when it
+    cannot be checked. ``any_folder`` checks a folder without platform.yaml as a plain
+    kustomize tree (tenants are then the values of the tenant label). ``progress`` is told
+    each step as it starts (the CLI shows it on a terminal)."""
+    step = progress or (lambda _: None)
     started = time.perf_counter()
-    root = Path(path)
-    if not root.exists():
+    given = Path(path)
+    if not given.exists():
         raise UsageError(f"{path}: no such folder")
-    if not root.is_dir():
+    if not given.is_dir():
         raise UsageError(f"{path}: not a folder")
+    notes: list[str] = []
+    root = given
+    if any_folder:
+        found = None
+    else:
+        found = platform_root(given)
+        if found is None:
+            raise UsageError(
+                f"{path} is not a gitops-scaffold platform repo (no {PLATFORM_FILE} in it or in "
+                "a folder above it, up to its git root): pass the repo's folder, or --any-folder "
+                "to check a plain kustomize tree"
+            )
+        _require_answers(found)
+        if found.resolve() != given.resolve():
+            root = found
+            notes.append(f"checked the whole platform repo {found} (the folder of {PLATFORM_FILE})")
     categories = _categories(only)
     jobs = jobs if jobs is not None else (os.cpu_count() or 1)
     if jobs < 1:
@@ -108,12 +159,16 @@ def validate(
         except ToolMissingError as err:
             raise UsageError(f"{err} (or leave builds out: --only secrets)") from None
 
+    step(f"reading {root}")
     repo = load_repo(root)
     ctx = CheckContext(repo, jobs)
     findings = _syntax(repo)
+    if needs_builds:
+        step(f"building {len(repo.kustomizations)} kustomizations ({len(repo.files)} YAML files)")
     build_findings = check_builds(ctx) if needs_builds else []
     if "build" in categories:
         findings += build_findings
+    step("checking schemas, references and rules")
     if store is not None:
         findings += _check_schemas(ctx, store)
     if "refs" in categories:
@@ -131,7 +186,6 @@ def validate(
     if "scripts" in categories:
         findings += check_scripts(ctx)
 
-    notes = []
     if repo.platform is None and repo.platform_problem is None:
         notes.append(
             "no platform.yaml: platform checks skipped; tenants are the values of the "
@@ -144,4 +198,10 @@ def validate(
         builds=ctx.builds,
         elapsed=time.perf_counter() - started,
     )
-    return Report(str(path), categories, findings, summary, notes)
+    return Report(
+        str(root if found is not None and root != given else path),
+        categories,
+        findings,
+        summary,
+        notes,
+    )

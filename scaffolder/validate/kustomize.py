@@ -179,13 +179,22 @@ def build_together(folders: Sequence[Path], load_restrictor: str | None = None) 
     return ["---\n".join(parts) for parts in outputs]
 
 
+# kubectl's klog header: severity and date, time, thread id, file:line] (k8s.io/klog).
+_KLOG_HEADER = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ [^\]\s]+\] ", re.MULTILINE)
+# klog's structured value: err="one line" or err=<\n\tmany lines\n >.
+_KLOG_ERR = re.compile(r'err=(?:"(?P<quoted>.*)"|<(?P<block>.*)>)\s*$', re.DOTALL)
+
+
 def error_text(stderr: str) -> str:
     """kustomize's error without kubectl's log prefix, on one line."""
-    text = stderr.strip()
-    match = re.search(r'err="(.*)"\s*$', text, re.DOTALL)
-    if match:
-        text = match.group(1).replace('\\"', '"').replace("\\n", " ")
-    text = re.sub(r"^Error:\s*", "", text)
+    text = _KLOG_HEADER.sub("", stderr.strip())
+    match = _KLOG_ERR.search(text)
+    if match and match.group("quoted") is not None:
+        text = match.group("quoted").replace('\\"', '"').replace("\\n", " ")
+    elif match:
+        text = match.group("block")
+    text = re.sub(r'^(?:"command failed"\s*)?(?:Error:\s*)?', "", text.strip())
+    text = re.sub(r"^map\[string\]interface \{\}\(nil\):\s*", "", text)
     return " ".join(text.split())
 
 

@@ -301,7 +301,10 @@ def _load_platform(files: dict[str, SourceFile]) -> tuple[Platform | None, str |
     if source is None or source.error is not None:
         return None, None
     try:
-        return load_answers(parse_answers_text(source.text, PLATFORM_FILE) or {}), None
+        answers = parse_answers_text(source.text, PLATFORM_FILE)
+        if answers is None:
+            return None, f"{PLATFORM_FILE} is empty"
+        return load_answers(answers), None
     except ScaffoldError as err:
         return None, str(err)
 

@@ -1,8 +1,10 @@
-"""Formatting a Report: a grouped human report (rich) and stable JSON for CI."""
+"""Formatting a Report: a grouped human report (rich), stable JSON, and for CI SARIF 2.1.0
+(code scanning) and GitHub Actions workflow commands (annotations on a pull request)."""
 
 from __future__ import annotations
 
 import json
+import posixpath
 from itertools import groupby
 from typing import Any
 
@@ -10,7 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from scaffolder.validate.findings import Report
+from scaffolder import __version__
+from scaffolder.validate.findings import CHECKS, Finding, Report
 
 JSON_VERSION = 1
 
@@ -40,6 +43,80 @@ def to_json_data(report: Report) -> dict[str, Any]:
 
 def to_json(report: Report) -> str:
     return json.dumps(to_json_data(report), indent=2, sort_keys=False) + "\n"
+
+
+def _workspace_path(report: Report, finding: Finding) -> str:
+    """A finding's file relative to where validate ran (CI tools resolve paths from there)."""
+    if posixpath.isabs(report.path) or report.path in ("", "."):
+        return finding.file
+    return posixpath.normpath(posixpath.join(report.path, finding.file))
+
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def to_sarif(report: Report) -> str:
+    """One SARIF 2.1.0 run: a rule per check id that fired, a result per finding (level error)."""
+    rule_ids = sorted({f.check for f in report.findings})
+    index = {rule: i for i, rule in enumerate(rule_ids)}
+    results = []
+    for finding in report.findings:
+        location: dict[str, Any] = {"artifactLocation": {"uri": _workspace_path(report, finding)}}
+        if finding.line:
+            location["region"] = {"startLine": finding.line}
+        results.append(
+            {
+                "ruleId": finding.check,
+                "ruleIndex": index[finding.check],
+                "level": "error",
+                "message": {"text": finding.message},
+                "locations": [{"physicalLocation": location}],
+            }
+        )
+    sarif = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "gitops-scaffold validate",
+                        "version": __version__,
+                        "rules": [
+                            {"id": rule, "shortDescription": {"text": CHECKS[rule]}}
+                            for rule in rule_ids
+                        ],
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(sarif, indent=2) + "\n"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def to_github(report: Report) -> str:
+    """GitHub Actions ``::error`` workflow commands, one per finding, then a summary line."""
+    lines = []
+    for finding in report.findings:
+        properties = [f"file={_escape_property(_workspace_path(report, finding))}"]
+        if finding.line:
+            properties.append(f"line={finding.line}")
+        properties.append(f"title={_escape_property(finding.check)}")
+        lines.append(f"::error {','.join(properties)}::{_escape_data(finding.message)}")
+    for note in report.notes:
+        lines.append(f"::notice::{_escape_data(note)}")
+    total = len(report.findings)
+    lines.append("no findings" if report.ok else f"{total} finding{'s' if total != 1 else ''}")
+    return "\n".join(lines) + "\n"
 
 
 def print_text(report: Report, console: Console) -> None:

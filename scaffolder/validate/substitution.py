@@ -46,7 +46,16 @@ FieldPath = tuple[str | int, ...]
 
 
 class SubstitutionError(ValueError):
-    """Text Flux's envsubst refuses (Flux then fails the whole Kustomization)."""
+    """Text Flux's envsubst refuses (Flux then fails the whole Kustomization).
+
+    ``expression`` is the refused text as written, from its ``${`` to the end of its line at
+    most, once known.
+    """
+
+    def __init__(self, problem: str, expression: str = "") -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.expression = expression
 
 
 @dataclass(frozen=True)
@@ -244,6 +253,10 @@ class _Parser:
             op = char * 2 if self.char(at + 1) == char else char
             arg, at = self.word(at + len(op), "}", escapes=False)
             args.append(arg)
+        elif char:
+            raise SubstitutionError(
+                f"the name {name!r} is followed by {char!r}, neither '}}' nor an operator"
+            )
         else:
             raise SubstitutionError("missing closing brace")
         if any(a is None for a in args):
@@ -261,6 +274,17 @@ class _Parser:
             self.undefined.add(name)
         return None if value is None else _apply(op, value, args)
 
+    def written(self, start: int) -> str:
+        """The expression at ``start`` as written: to its closing brace, within its line."""
+        line_end = self.text.find("\n", start)
+        line = self.text[start : line_end if line_end >= 0 else len(self.text)]
+        depth = 0
+        for at, char in enumerate(line):
+            depth += {"{": 1, "}": -1}.get(char, 0)
+            if char == "}" and depth <= 0:
+                return line[: at + 1]
+        return line
+
     def run(self) -> str:
         out: list[str] = []
         at = 0
@@ -275,7 +299,12 @@ class _Parser:
                 out.append("$")
                 at = dollar + 2
             elif follower == "{":
-                value, at = self.expression(dollar + 2)
+                try:
+                    value, at = self.expression(dollar + 2)
+                except SubstitutionError as err:
+                    if not err.expression:
+                        err.expression = self.written(dollar)
+                    raise
                 if value is None:
                     value = f"{_OPEN}{self.text[dollar:at]}{_CLOSE}"
                 out.append(value)

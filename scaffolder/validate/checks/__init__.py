@@ -7,6 +7,7 @@ and line it is written at, even when the object was seen in a build's output.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -26,6 +27,20 @@ class CheckContext:
     substituted_only: set[str] = field(default_factory=set)
     builds: int = 0  # kustomize runs
     validated: int = 0  # distinct objects validated against schemas
+    # source files no successful build read that a failed build did: their objects are seen
+    # as written, not as applied (a namespace missing, say)
+    unbuilt: set[str] = field(default_factory=set)
+
+    def may_define(self, name: str) -> bool:
+        """Whether ``name`` is written in a file that does not parse or whose build failed:
+        an object it names may be there, and the finding for that file is the one to fix."""
+        word = re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])")
+        files = self.repo.files
+        return any(
+            word.search(files[rel].text)
+            for rel in (*self.unbuilt, *(r for r, f in files.items() if f.error is not None))
+            if rel in files
+        )
 
     def objects(self) -> Iterator[KubeObject]:
         """Objects as they are applied: built ones, plus source files no build covered."""

@@ -180,6 +180,7 @@ class _Builder:
         self.outcome: dict[str, bool] = {}  # folder -> built
         self.runs = 0
         self._lock = threading.Lock()
+        self.broken = frozenset(rel for rel, f in ctx.repo.files.items() if f.error is not None)
 
     def count_run(self) -> None:
         with self._lock:
@@ -273,6 +274,8 @@ class _Builder:
                 self.report(unit, result)
 
     def report(self, unit: BuildUnit, result: BuildResult) -> None:
+        if self.follows_from_broken_yaml(unit):
+            return  # one mistake, one finding: the yaml/syntax one names it
         message = self.clean(result.output)
         if unit.flux_generated and unit.referrer is not None:
             self.findings.append(
@@ -292,6 +295,29 @@ class _Builder:
             message = f"{missing!r} does not exist"
             line = self.entry_line(kfile, missing)
         self.findings.append(Finding(CHECK, kfile, line, message))
+
+    def follows_from_broken_yaml(self, unit: BuildUnit) -> bool:
+        """Whether the build reads a file (or a kustomization) that does not parse."""
+        broken = self.broken
+        if not broken:
+            return False
+        if self.coverage(unit.folder) & broken:
+            return True
+        pending, seen = [unit.folder], set()
+        while pending:
+            folder = pending.pop()
+            if folder in seen:
+                continue
+            seen.add(folder)
+            if self.repo.kustomization_file(folder) in broken:
+                return True
+            config = self.repo.kustomizations.get(folder)
+            if config is None:
+                continue
+            if {self.repo.rel(config.resolve(e)) for e in config.inputs} & broken:
+                return True
+            pending += [self.repo.rel(c) for c in config.children() if c.is_dir()]
+        return False
 
     def entry_line(self, kfile: str, entry: str) -> int | None:
         source = self.repo.files.get(kfile)
@@ -394,8 +420,55 @@ def _documents(built: _Built) -> list[tuple[str, Any]]:
     return [(t, body) for t in texts for body in load_all(t)[:1]]
 
 
+@dataclass(frozen=True)
+class _Refused:
+    """A document Flux cannot substitute: where, what and why (one finding, every applier)."""
+
+    file: str
+    line: int | None
+    subject: str  # the object, and the expression when it is known
+    problem: str
+
+
+def _refused(repo: Repo, raw: KubeObject, error: Exception) -> _Refused:
+    problem = getattr(error, "problem", None) or str(error)
+    expression = getattr(error, "expression", "")
+    line = raw.location.line
+    subject = raw.describe()
+    source = repo.files.get(raw.location.file)
+    if expression and source is not None:
+        subject += f": {expression}"
+        lines = source.text.splitlines()
+        first = (line or 1) - 1
+        found = next((i for i in range(first, len(lines)) if expression in lines[i]), None)
+        if found is None:
+            found = next((i for i, text in enumerate(lines) if expression in text), None)
+        line = found + 1 if found is not None else line
+    return _Refused(raw.location.file, line, subject, problem)
+
+
+def _refused_findings(refused: dict[_Refused, list[str]]) -> list[Finding]:
+    findings = []
+    for where, appliers in refused.items():
+        by = appliers[0] if len(appliers) == 1 else f"{', '.join(appliers[:-1])} and {appliers[-1]}"
+        findings.append(
+            Finding(
+                SUBSTITUTE_CHECK,
+                where.file,
+                where.line,
+                f"{where.subject}: {where.problem}; Flux fails {by} on it (variable names "
+                "are letters, digits and _; write $${ to keep ${ as text)",
+            )
+        )
+    return findings
+
+
 def _substituted(
-    built: _Built, variant: _Variant, as_built: list[KubeObject], findings: list[Finding]
+    built: _Built,
+    variant: _Variant,
+    as_built: list[KubeObject],
+    repo: Repo,
+    refused: dict[_Refused, list[str]],
 ) -> list[KubeObject]:
     """The objects of a build as ``variant``'s Kustomization applies them.
 
@@ -410,15 +483,9 @@ def _substituted(
     results = substitute_documents(documents, variant.variables, load_all)
     for raw, result in zip(as_built, results, strict=True):
         if isinstance(result, Exception):
-            problem = getattr(result, "problem", None) or str(result)
-            findings.append(
-                Finding(
-                    SUBSTITUTE_CHECK,
-                    raw.location.file,
-                    raw.location.line,
-                    f"{raw.describe()}: {applier} cannot substitute its variables: {problem}",
-                )
-            )
+            appliers = refused.setdefault(_refused(repo, raw, result), [])
+            if applier not in appliers:
+                appliers.append(applier)
         elif is_kubernetes_object(result.body):
             objects.append(
                 KubeObject(
@@ -458,10 +525,13 @@ def check_builds(ctx: CheckContext) -> list[Finding]:
             for body in built.bodies
             if is_kubernetes_object(body)
         ]
+    failed = [folder for folder, ok in builder.outcome.items() if not ok]
+    ctx.unbuilt = set().union(*(coverage(folder) for folder in failed)) - ctx.covered
     variants, findings = _flux_variants(ctx)
     findings += guard.findings()
     if all(v.variables is None for vs in variants.values() for v in vs):
         return builder.findings + findings
+    refused: dict[_Refused, list[str]] = {}
     as_built: dict[str | None, list[KubeObject]] = {}
     for obj in ctx.built:
         as_built.setdefault(obj.unit, []).append(obj)
@@ -480,7 +550,7 @@ def check_builds(ctx: CheckContext) -> list[Finding]:
                 objects += as_built.get(folder, [])
                 continue
             substituted_files |= covered
-            objects += _substituted(built, variant, as_built.get(folder, []), findings)
+            objects += _substituted(built, variant, as_built.get(folder, []), ctx.repo, refused)
     ctx.built = objects
     ctx.substituted_only = substituted_files - as_built_files
-    return builder.findings + findings
+    return builder.findings + findings + _refused_findings(refused)

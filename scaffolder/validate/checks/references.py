@@ -86,8 +86,10 @@ def _bootstrap_objects(repo: Repo) -> set[SourceId]:
 
 
 class _Flux(ObjectChecks):
-    def __init__(self, repo: Repo, objects: list[KubeObject]) -> None:
+    def __init__(self, ctx: CheckContext, objects: list[KubeObject]) -> None:
+        repo = ctx.repo
         super().__init__(repo, objects)
+        self.ctx = ctx
         bootstrapped = _bootstrap_objects(repo)
         self.sources = set(flux_sources(objects)) | bootstrapped
         self.repo_sources = this_repo_sources(repo, objects)
@@ -127,7 +129,7 @@ class _Flux(ObjectChecks):
                 "(cross-namespace references are refused under lockdown)",
                 field,
             )
-        elif target not in self.sources:
+        elif target not in self.sources and not self.ctx.may_define(target.name):
             yield self.at(obj, "refs/flux-source", f"{name} does not exist", field)
 
     def path(self, obj: KubeObject) -> Iterator[Finding]:
@@ -146,7 +148,8 @@ class _Flux(ObjectChecks):
             if not isinstance(entry, dict) or not entry.get("name"):
                 continue
             namespace = str(entry.get("namespace") or obj.namespace)
-            if (namespace, str(entry["name"])) not in known:
+            name = str(entry["name"])
+            if (namespace, name) not in known and not self.ctx.may_define(name):
                 yield self.at(
                     obj,
                     "refs/flux-depends-on",
@@ -162,6 +165,8 @@ class _Flux(ObjectChecks):
         name = str(ref["name"])
         if (obj.namespace, name) in self.secrets or name in self.script_secrets:
             return
+        if self.ctx.may_define(name):
+            return
         yield self.at(
             obj,
             "refs/flux-decryption",
@@ -172,9 +177,10 @@ class _Flux(ObjectChecks):
 
 
 class _Argo(ObjectChecks):
-    def __init__(self, repo: Repo, objects: list[KubeObject]) -> None:
-        super().__init__(repo, objects)
-        self.urls = this_repo_urls(repo)
+    def __init__(self, ctx: CheckContext, objects: list[KubeObject]) -> None:
+        super().__init__(ctx.repo, objects)
+        self.ctx = ctx
+        self.urls = this_repo_urls(ctx.repo)
         self.projects = {o.name for o in objects if is_argo(o, "AppProject")} | {"default"}
 
     def check(self) -> Iterator[Finding]:
@@ -187,7 +193,12 @@ class _Argo(ObjectChecks):
     def project(self, obj: KubeObject) -> Iterator[Finding]:
         where, spec = application_spec(obj)
         name = spec.get("project")
-        if isinstance(name, str) and not is_templated(name) and name not in self.projects:
+        if (
+            isinstance(name, str)
+            and not is_templated(name)
+            and name not in self.projects
+            and not self.ctx.may_define(name)
+        ):
             yield self.at(
                 obj, "refs/argocd-project", f"project {name!r} does not exist", (*where, "project")
             )
@@ -285,7 +296,7 @@ def _platform(repo: Repo) -> Iterator[Finding]:
 def check_references(ctx: CheckContext) -> list[Finding]:
     objects = list(ctx.objects())
     return [
-        *_Flux(ctx.repo, objects).check(),
-        *_Argo(ctx.repo, objects).check(),
+        *_Flux(ctx, objects).check(),
+        *_Argo(ctx, objects).check(),
         *_platform(ctx.repo),
     ]
