@@ -1,18 +1,37 @@
-"""The command line: parses options, calls one command function, turns errors into one line."""
+"""The command line: parses options, calls one command function, turns errors into one line.
+
+(The help texts are in cli_text.py.)"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from scaffolder import __version__
+from scaffolder import cli_text as text
+from scaffolder.completion import SHELLS
 from scaffolder.errors import Interrupted, ScaffoldError, UsageError
-from scaffolder.model import ENGINES, Platform, default_platform, read_answers_file, with_engine
+from scaffolder.model import (
+    DEFAULT_ANSWERS,
+    ENGINES,
+    Platform,
+    default_platform,
+    load_answers,
+    read_answers_data,
+    read_answers_file,
+    with_engine,
+    with_overrides,
+)
+
+if TYPE_CHECKING:
+    from scaffolder.day2 import Result
 
 
 class _Parser(argparse.ArgumentParser):
@@ -20,21 +39,87 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+def _command(
+    commands: argparse._SubParsersAction[_Parser], name: str, summary: str, description: str,
+    epilog: str,
+) -> argparse.ArgumentParser:  # fmt: skip
+    return commands.add_parser(
+        name, help=summary, description=textwrap.fill(description, 88), epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+
+
+def _output_options(sub: argparse.ArgumentParser) -> None:
+    loudness = sub.add_mutually_exclusive_group()
+    loudness.add_argument(
+        "-q", "--quiet", action="store_true", help="print nothing but errors"
+    )  # fmt: skip
+    loudness.add_argument(
+        "-v", "--verbose", action="store_true", help="also list every file written or deleted"
+    )  # fmt: skip
+    sub.add_argument(
+        "--format", choices=("text", "json"), default="text",
+        help="text (default), or json: what was written and where the keys are",
+    )  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="gitops-scaffold", description=__doc__)
+    parser = _Parser(
+        prog="gitops-scaffold", description=textwrap.fill(text.PRODUCT, 88),
+        epilog=text.TOP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
     parser.add_argument("--version", action="version", version=f"gitops-scaffold {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser, metavar="COMMAND"
+    )
 
-    new = commands.add_parser("new", help="generate a new platform repository")
-    new.add_argument("--config", type=Path, metavar="FILE", help="answers file (platform.yaml)")
-    new.add_argument("--no-input", action="store_true", help="ask nothing; use defaults")
-    new.add_argument("--output-dir", type=Path, default=Path("."), metavar="DIR")
-    new.add_argument("--keys-dir", type=Path, metavar="KDIR", help="default: DIR/<repo>.keys")
-    new.add_argument("--engine", choices=ENGINES)
-    new.add_argument("--force", action="store_true", help="replace an existing repo folder")
+    new = _command(commands, "new", "generate a new platform repository", text.NEW, text.NEW_EPILOG)
+    new.add_argument(
+        "--config", type=Path, metavar="FILE",
+        help="the answers file to use (a platform.yaml; see the README's answers schema) "
+        "instead of asking",
+    )  # fmt: skip
+    new.add_argument(
+        "--no-input", action="store_true",
+        help="ask nothing: use the defaults (or --config's answers)",
+    )  # fmt: skip
+    new.add_argument(
+        "--output-dir", type=Path, default=Path("."), metavar="DIR",
+        help="where the repo folder (named after repo_name) is made (default: .)",
+    )  # fmt: skip
+    new.add_argument(
+        "--keys-dir", type=Path, metavar="KDIR",
+        help="where the private age keys go, outside the repo (default: DIR/<repo>.keys)",
+    )  # fmt: skip
+    new.add_argument(
+        "--engine", choices=ENGINES,
+        help="the GitOps engine; overrides the answers' engine (default: flux)",
+    )  # fmt: skip
+    new.add_argument(
+        "--force", action="store_true",
+        help="replace an existing repo folder that gitops-scaffold generated; its age keys "
+        "are kept and reused, never replaced",
+    )  # fmt: skip
+    new.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
+        help="override one answer, with --no-input or --config (repeatable): "
+        "--set git_url=git@host:org/platform.git --set secrets.sealed_secrets=false",
+    )  # fmt: skip
+    new.add_argument(
+        "--dry-run", action="store_true",
+        help="list what would be written (files, keys) and write nothing",
+    )  # fmt: skip
+    _output_options(new)
 
-    validate = commands.add_parser("validate", help="check a platform repository (offline)")
-    validate.add_argument("path", nargs="?", default=".", metavar="PATH", help="default: .")
+    validate = _command(
+        commands, "validate", "check a platform repository (offline)", text.VALIDATE,
+        text.VALIDATE_EPILOG,
+    )  # fmt: skip
+    validate.add_argument(
+        "path", nargs="?", default=".", metavar="PATH",
+        help="the repo, or any folder inside it (default: .)",
+    )  # fmt: skip
     validate.add_argument(
         "--schema-location",
         action="append",
@@ -44,8 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(offline, used when none is given), 'catalog' = the public CRDs catalog (fetched)",
     )
     validate.add_argument(
-        "--kubernetes-version", metavar="X.Y", help="core schemas of this version (default: 1.33)"
-    )
+        "--kubernetes-version", metavar="X.Y",
+        help="check core kinds against this Kubernetes version's schemas (default: 1.33)",
+    )  # fmt: skip
     validate.add_argument(
         "--format",
         choices=("text", "json", "sarif", "github"),
@@ -53,7 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="text (default), json (stable, versioned), sarif (SARIF 2.1.0 for code scanning) "
         "or github (annotations on a pull request, from a GitHub Actions step)",
     )
-    validate.add_argument("--jobs", type=int, metavar="N", help="parallel builds (default: CPUs)")
+    validate.add_argument(
+        "--jobs", type=int, metavar="N", help="kustomize builds run in parallel (default: CPUs)"
+    )
     validate.add_argument(
         "--any-folder",
         action="store_true",
@@ -68,6 +156,20 @@ def build_parser() -> argparse.ArgumentParser:
         "scripts (repeatable or comma-separated; YAML syntax is always checked)",
     )
     _day2_parsers(commands)
+
+    doctor = _command(
+        commands, "doctor", "which external tools are installed, and what needs each",
+        text.DOCTOR, text.DOCTOR_EPILOG,
+    )  # fmt: skip
+    doctor.add_argument(
+        "--format", choices=("text", "json"), default="text", help="text (default) or json"
+    )
+    completion = _command(
+        commands, "completion", "print a shell completion script", text.COMPLETION,
+        text.COMPLETION_EPILOG,
+    )  # fmt: skip
+    completion.add_argument("shell", choices=SHELLS, metavar="SHELL", help="bash, zsh or fish")
+    _command(commands, "version", "print the version", "Print gitops-scaffold's version.", "")
     return parser
 
 
@@ -85,24 +187,45 @@ def _day2_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
             "--commit", action="store_true",
             help="make one commit of the change (default: leave it for review)",
         )  # fmt: skip
+        _output_options(sub)
 
-    add_tenant = commands.add_parser("add-tenant", help="add a tenant to an existing repo")
-    add_tenant.add_argument("name", metavar="NAME")
+    add_tenant = _command(
+        commands, "add-tenant", "add a tenant to an existing repo", text.ADD_TENANT,
+        text.ADD_TENANT_EXAMPLES + text.DAY2_EPILOG,
+    )  # fmt: skip
+    add_tenant.add_argument("name", metavar="NAME", help="the tenant (a DNS label: team-c)")
     add_tenant.add_argument(
         "--clusters", metavar="A,B", help="spokes to place it on (default: every spoke)"
     )
-    add_tenant.add_argument("--repo-url", metavar="URL", help="default: <name>-apps beside git_url")
-    add_tenant.add_argument("--no-input", action="store_true", help="ask nothing")
+    add_tenant.add_argument(
+        "--repo-url", metavar="URL",
+        help="the tenant's own Git repository (default: <name>-apps beside the platform's git_url)",
+    )  # fmt: skip
+    add_tenant.add_argument(
+        "--no-input", action="store_true",
+        help="ask nothing: without --clusters, place it on every spoke",
+    )  # fmt: skip
     common(add_tenant)
 
-    remove_tenant = commands.add_parser("remove-tenant", help="remove a tenant from a repo")
-    remove_tenant.add_argument("name", metavar="NAME")
+    remove_tenant = _command(
+        commands, "remove-tenant", "remove a tenant from a repo", text.REMOVE_TENANT,
+        text.REMOVE_TENANT_EXAMPLES + text.DAY2_EPILOG,
+    )  # fmt: skip
+    remove_tenant.add_argument("name", metavar="NAME", help="a tenant of platform.yaml")
     common(remove_tenant)
 
-    add_cluster = commands.add_parser("add-cluster", help="add a spoke cluster to a repo")
-    add_cluster.add_argument("name", metavar="NAME")
-    add_cluster.add_argument("--env", required=True, metavar="ENV")
-    add_cluster.add_argument("--region", default="", metavar="R")
+    add_cluster = _command(
+        commands, "add-cluster", "add a spoke cluster to a repo", text.ADD_CLUSTER,
+        text.ADD_CLUSTER_EXAMPLES + text.DAY2_EPILOG,
+    )  # fmt: skip
+    add_cluster.add_argument("name", metavar="NAME", help="the cluster (a DNS label: prod-us-1)")
+    add_cluster.add_argument(
+        "--env", required=True, metavar="ENV",
+        help="its environment (dev, staging, prod or your own): which overlays it gets",
+    )  # fmt: skip
+    add_cluster.add_argument(
+        "--region", default="", metavar="R", help="its region, as a label (optional)"
+    )
     add_cluster.add_argument(
         "--keys-dir", type=Path, metavar="KDIR",
         help="where the new age key goes (default: <repo>.keys beside the repo)",
@@ -114,14 +237,24 @@ def _day2_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
     )  # fmt: skip
     common(add_cluster)
 
-    remove_cluster = commands.add_parser(
-        "remove-cluster", help="remove a spoke cluster (its key stays in the keys folder)"
-    )
-    remove_cluster.add_argument("name", metavar="NAME")
+    remove_cluster = _command(
+        commands, "remove-cluster", "remove a spoke cluster (its key stays in the keys folder)",
+        text.REMOVE_CLUSTER, text.REMOVE_CLUSTER_EXAMPLES + text.DAY2_EPILOG,
+    )  # fmt: skip
+    remove_cluster.add_argument("name", metavar="NAME", help="a spoke of platform.yaml")
     common(remove_cluster)
 
 
 def _answers(args: argparse.Namespace) -> Platform:
+    if args.settings:
+        if args.config is None and not args.no_input:
+            raise UsageError("--set needs --no-input or --config: the questions ask every value")
+        data = (
+            read_answers_data(args.config)
+            if args.config is not None
+            else {k: v for k, v in DEFAULT_ANSWERS.items() if k != "git_url"}  # from repo_name
+        )
+        return with_engine(load_answers(with_overrides(data, args.settings)), args.engine)
     if args.config is not None:
         return with_engine(read_answers_file(args.config), args.engine)
     if args.no_input:
@@ -133,13 +266,41 @@ def _answers(args: argparse.Namespace) -> Platform:
     return ask_answers(engine=args.engine)
 
 
+def _print_json(data: object) -> None:
+    import json
+
+    print(json.dumps(data, indent=2))
+
+
 def _cmd_new(args: argparse.Namespace) -> int:
-    from scaffolder.commands.new import new
-    from scaffolder.summary import new_summary
+    from scaffolder import summary
+    from scaffolder.commands.new import new, plan_new
 
     platform = _answers(args)
+    if args.dry_run:
+        plan = plan_new(platform, args.output_dir, args.keys_dir, force=args.force)
+        if args.format == "json":
+            _print_json(summary.plan_data(plan))
+        elif not args.quiet:
+            print(summary.plan_summary(plan, verbose=args.verbose))
+        return 0
     result = new(platform, args.output_dir, args.keys_dir, force=args.force)
-    print(new_summary(platform, result))
+    if args.format == "json":
+        _print_json(summary.new_data(platform, result))
+    elif not args.quiet:
+        print(summary.new_summary(platform, result))
+    return 0
+
+
+def _report_day2(args: argparse.Namespace, what: str, result: Result) -> int:
+    from scaffolder import summary
+
+    if args.format == "json":
+        _print_json(summary.day2_data(result))
+    elif not args.quiet:
+        print(summary.day2_summary(what, result))
+        if args.verbose:
+            print("\n".join(summary.day2_files(result)))
     return 0
 
 
@@ -172,7 +333,6 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_add_tenant(args: argparse.Namespace) -> int:
     from scaffolder.commands.tenants import add_tenant
-    from scaffolder.summary import day2_summary
 
     clusters = [c.strip() for c in args.clusters.split(",") if c.strip()] if args.clusters else None
     repo_url = args.repo_url
@@ -185,42 +345,88 @@ def _cmd_add_tenant(args: argparse.Namespace) -> int:
         args.repo, args.name, clusters=clusters, repo_url=repo_url,
         force=args.force, commit=args.commit,
     )  # fmt: skip
-    print(day2_summary(f"Added tenant {args.name}", result))
-    return 0
+    return _report_day2(args, f"Added tenant {args.name}", result)
 
 
 def _cmd_remove_tenant(args: argparse.Namespace) -> int:
     from scaffolder.commands.tenants import remove_tenant
-    from scaffolder.summary import day2_summary
 
     result = remove_tenant(args.repo, args.name, force=args.force, commit=args.commit)
-    print(day2_summary(f"Removed tenant {args.name}", result))
-    return 0
+    return _report_day2(args, f"Removed tenant {args.name}", result)
 
 
 def _cmd_add_cluster(args: argparse.Namespace) -> int:
     from scaffolder.commands.clusters import add_cluster
-    from scaffolder.summary import day2_summary
 
     result = add_cluster(
         args.repo, args.name, env=args.env, region=args.region, keys_dir=args.keys_dir,
         kubeconfig=args.kubeconfig,
         force=args.force, commit=args.commit,
     )  # fmt: skip
-    print(day2_summary(f"Added cluster {args.name}", result))
-    return 0
+    return _report_day2(args, f"Added cluster {args.name}", result)
 
 
 def _cmd_remove_cluster(args: argparse.Namespace) -> int:
     from scaffolder.commands.clusters import remove_cluster
-    from scaffolder.summary import day2_summary
 
     result = remove_cluster(args.repo, args.name, force=args.force, commit=args.commit)
-    print(day2_summary(f"Removed cluster {args.name}", result))
+    return _report_day2(args, f"Removed cluster {args.name}", result)
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from scaffolder.doctor import check_tools, ready
+
+    statuses = check_tools()
+    if args.format == "json":
+        rows = [
+            {
+                "tool": s.tool.name, "found": s.found, "path": s.path, "version": s.version,
+                "required": s.tool.required, "needed_by": s.tool.needed_by,
+                "install": s.tool.install,
+            }
+            for s in statuses
+        ]  # fmt: skip
+        print(json.dumps({"ready": ready(statuses), "tools": rows}, indent=2))
+        return 0 if ready(statuses) else 1
+    table = Table(box=None, header_style="bold")
+    for column in ("", "tool", "version", "needed by", "how to install"):
+        table.add_column(column)
+    for s in statuses:
+        mark = "[green]✓[/]" if s.found else ("[red]✗[/]" if s.tool.required else "[yellow]-[/]")
+        table.add_row(
+            mark, s.tool.name, s.version or ("?" if s.found else "not found"), s.tool.needed_by,
+            "" if s.found else s.tool.install,
+        )  # fmt: skip
+    console = Console()
+    console.print(table)
+    if ready(statuses):
+        console.print("[green]gitops-scaffold's own commands have what they need.[/]")
+        return 0
+    console.print("[red]missing: git, sops and kubectl (or kustomize) are needed.[/]")
+    return 1
+
+
+def _cmd_completion(args: argparse.Namespace) -> int:
+    from scaffolder.completion import script
+
+    sys.stdout.write(script(build_parser(), args.shell))
+    return 0
+
+
+def _cmd_version(args: argparse.Namespace) -> int:
+    print(f"gitops-scaffold {__version__}")
     return 0
 
 
 _COMMANDS = {
+    "doctor": _cmd_doctor,
+    "completion": _cmd_completion,
+    "version": _cmd_version,
     "new": _cmd_new,
     "validate": _cmd_validate,
     "add-tenant": _cmd_add_tenant,
@@ -239,11 +445,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Ctrl-C does: every command undoes what it started.
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        if not (sys.argv[1:] if argv is None else argv):
+            parser.print_help(sys.stderr)  # bare `gitops-scaffold`: what it is and how to start
+            return 2
+        args = parser.parse_args(argv)
         return _COMMANDS[args.command](args)
     except ScaffoldError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
+    except BrokenPipeError:  # `gitops-scaffold ... | head`: the reader has gone, quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except OSError as err:  # a full disk, a permission: every command undid what it started
         where = f": {err.filename}" if err.filename else ""
         print(f"error: {err.strerror or err}{where}; nothing was changed", file=sys.stderr)

@@ -7,6 +7,8 @@ rule raises ``AnswersError`` naming the field and the value.
 
 from __future__ import annotations
 
+import copy
+import difflib
 import re
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -404,8 +406,10 @@ class _Reader:
     def finish(self) -> None:
         for key in self.data:
             if key not in self.seen:
+                close = difflib.get_close_matches(str(key), sorted(self.seen), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise AnswersError(
-                    self.path(_field_name(key)), self.data[key], "is not a known field"
+                    self.path(_field_name(key)), self.data[key], f"is not a known field{hint}"
                 )
 
 
@@ -1285,6 +1289,11 @@ def parse_answers_document(text: str, source: str) -> tuple[object, yaml.Node | 
 
 def read_answers_file(path: Path) -> Platform:
     """The answers of a ``--config`` file: regular, UTF-8, at most 1 MiB (L1, L2, L4)."""
+    return load_answers(read_answers_data(path))
+
+
+def read_answers_data(path: Path) -> object:
+    """The data of a ``--config`` file, before the model reads it ({} when it is empty)."""
     source = f"--config: {path}"
     # At most one byte more than allowed (L2: never a device or a pipe, see read_regular_file).
     data = read_regular_file(path, source, MAX_ANSWERS_FILE + 1, "an answers file")
@@ -1295,7 +1304,38 @@ def read_answers_file(path: Path) -> Platform:
     except UnicodeDecodeError as err:
         raise UsageError(f"{source} is not UTF-8 text (byte {err.start + 1})") from None
     answers = parse_answers_text(text, source)
-    return load_answers(answers if answers is not None else {})
+    return answers if answers is not None else {}
+
+
+def with_overrides(data: object, settings: Sequence[str]) -> dict[str, Any]:
+    """``data`` (answers) with each ``KEY=VALUE`` of ``--set`` applied, as cookiecutter's extra
+    context: KEY names a field, a dot goes into a section (``secrets.sealed_secrets=false``);
+    VALUE is read as a YAML scalar with the rules of an answers file (quote it to keep
+    ``"true"`` a string). Lists (clusters, tenants) are answers-file matter."""
+    if not isinstance(data, Mapping):
+        raise AnswersError("answers", data, "must be a mapping")
+    result: dict[str, Any] = copy.deepcopy(dict(data))
+    for setting in settings:
+        key, equals, raw = setting.partition("=")
+        parts = key.strip().split(".")
+        if not equals or not all(parts):
+            raise UsageError(
+                f"--set {shown(setting)}: expected KEY=VALUE, e.g. git_url=https://host/org/repo.git"
+            )
+        value = parse_answers_text(raw, f"--set {key}") if raw.strip() else ""
+        if isinstance(value, (Mapping, list)):
+            raise UsageError(
+                f"--set {key}: one value only; lists and sections go in an answers file (--config)"
+            )
+        target = result
+        for depth, part in enumerate(parts[:-1]):
+            nested = target.setdefault(part, {})
+            if not isinstance(nested, dict):
+                where = ".".join(parts[: depth + 1])
+                raise UsageError(f"--set {key}: {where} is not a section of the answers")
+            target = nested
+        target[parts[-1]] = value
+    return result
 
 
 def with_engine(platform: Platform, engine: str | None) -> Platform:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from scaffolder.commands.new import NewPlan
 from scaffolder.generate import GeneratedRepo
-from scaffolder.model import Platform
+from scaffolder.model import Platform, default_git_url
 from scaffolder.quoting import shell_word
 
 if TYPE_CHECKING:
@@ -37,9 +38,11 @@ def new_summary(platform: Platform, result: GeneratedRepo, cwd: Path | None = No
             f"Private age keys: {keys}/ (one per cluster + admin; mode 0600, never commit them).",
             f"{len(result.encrypted)} secrets encrypted with sops; "
             "platform.yaml holds the answers.",
+            *_example_url_warning(platform),
             "",
             "Next steps:",
             f"  cd {shell_word(repo)}",
+            *_fill_in(result.placeholders, keys_from_repo),
             f"  git remote add origin {shell_word(platform.git_url)}",
             f"  git push -u origin {shell_word(platform.git_branch)}",
             f"  scripts/bootstrap.sh --keys-dir {keys_arg} --dry-run   # see every command",
@@ -47,6 +50,28 @@ def new_summary(platform: Platform, result: GeneratedRepo, cwd: Path | None = No
             f"  scripts/bootstrap.sh --keys-dir {keys_arg}",
         ]
     )
+
+
+def _fill_in(placeholders: list[str], keys_from_repo: str) -> list[str]:
+    """The commands that fill in each placeholder value (bootstrap.sh refuses them)."""
+    if not placeholders:
+        return []
+    admin_key = shell_word(os.path.join(keys_from_repo, "admin.agekey"))
+    lines = [
+        f"  # fill in the {len(placeholders)} encrypted files that hold REPLACE-... "
+        "placeholders (bootstrap.sh refuses them); the admin key opens every file:",
+        f"  export SOPS_AGE_KEY_FILE={admin_key}",
+    ]
+    return lines + [f"  sops edit {shell_word(path)}" for path in placeholders]
+
+
+def _example_url_warning(platform: Platform) -> list[str]:
+    if platform.git_url != default_git_url(platform.repo_name):
+        return []
+    return [
+        f"Note: git_url is the example {platform.git_url}, written into many files: generate "
+        "again with --set git_url=<your repository> (or edit platform.yaml and pass --config)."
+    ]
 
 
 def _token_hint(platform: Platform) -> list[str]:
@@ -76,3 +101,60 @@ def day2_summary(what: str, result: Result) -> str:
             "then commit (or pass --commit next time)."
         )
     return "\n".join(lines)
+
+
+def new_data(platform: Platform, result: GeneratedRepo) -> dict[str, Any]:
+    """What ``new --format json`` prints: where everything went, what is left to fill in."""
+    return {
+        "repo": str(result.repo_dir),
+        "engine": platform.engine,
+        "keys_dir": str(result.keys_dir),
+        "keys": {name: str(key.path) for name, key in sorted(result.keys.items())},
+        "encrypted": result.encrypted,
+        "placeholders": result.placeholders,
+        "example_git_url": platform.git_url == default_git_url(platform.repo_name),
+    }
+
+
+def plan_summary(plan: NewPlan, *, verbose: bool) -> str:
+    action = "replace" if plan.replaces else "create"
+    lines = [
+        f"Would {action} {plan.repo_dir} with {len(plan.files)} files (and its git history); "
+        f"{len(plan.new_keys)} new private keys in {plan.keys_dir}"
+        + (f", {len(plan.reused_keys)} reused" if plan.reused_keys else "")
+        + ". Nothing was written.",
+    ]
+    if verbose:
+        lines += [f"  {path}" for path in plan.files]
+        lines += [f"  {path} (new key, mode 0600)" for path in plan.new_keys]
+    return "\n".join(lines)
+
+
+def plan_data(plan: NewPlan) -> dict[str, Any]:
+    return {
+        "dry_run": True,
+        "repo": str(plan.repo_dir),
+        "replaces": plan.replaces,
+        "keys_dir": str(plan.keys_dir),
+        "files": plan.files,
+        "new_keys": [str(p) for p in plan.new_keys],
+        "reused_keys": [str(p) for p in plan.reused_keys],
+        "placeholders": plan.placeholders,
+    }
+
+
+def day2_data(result: Result) -> dict[str, Any]:
+    return {
+        "repo": str(result.repo_dir),
+        "written": result.written,
+        "deleted": result.deleted,
+        "left_alone": [{"path": i.path, "reason": i.reason} for i in result.left_alone],
+        "keys": {name: str(key.path) for name, key in sorted(result.keys.items())},
+        "committed": result.committed,
+        "recovered": result.recovered,
+    }
+
+
+def day2_files(result: Result) -> list[str]:
+    """``--verbose``: every path the command wrote or deleted."""
+    return [f"  wrote {p}" for p in result.written] + [f"  deleted {p}" for p in result.deleted]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -139,9 +140,10 @@ def test_l7_the_next_steps_run_as_printed(default_run: Run, tmp_path: Path) -> N
         if line.strip()
         and not line.strip().startswith("#")
         and "git push" not in line
+        and not line.strip().startswith("sops edit")  # an editor: see the test below
         and not line.rstrip().endswith("--keys-dir '../acme-platform.keys'")
     ]
-    assert len(runnable) == 3, runnable
+    assert len(runnable) == 4, runnable
     copy = tmp_path / "copy"
     shutil.copytree(default_run.root, copy, symlinks=True)
     script = " && ".join(runnable).replace(str(default_run.root), str(copy))
@@ -272,3 +274,151 @@ def test_an_output_dir_below_a_file_is_one_line(
     line = one_error_line(capsys.readouterr().err)
     assert code == 2
     assert f"--output-dir: {tmp_path / 'file'} exists and is not a folder" in line
+
+
+def test_the_next_steps_name_every_placeholder_and_open_it_as_printed(
+    default_run: Run, tmp_path: Path
+) -> None:
+    """F8: each encrypted file still holding a REPLACE-... value is named with the command
+    that opens it; run as printed (decrypting instead of editing), each shows a placeholder,
+    and no other encrypted file holds one."""
+    steps = default_run.done.stdout.split("Next steps:\n", 1)[1].splitlines()
+    export = next(line.strip() for line in steps if line.strip().startswith("export "))
+    edits = [line.strip().removeprefix("sops edit ") for line in steps if "sops edit" in line]
+    assert edits, steps
+    listed = {path.strip("'") for path in edits}
+    env = cli_env(tmp_path / "home")
+    holding = set()
+    for path in sorted((default_run.repo / "clusters").rglob("*.sops.yaml")):
+        relative = path.relative_to(default_run.repo).as_posix()
+        done = subprocess.run(
+            ["bash", "-c", f"{export} && sops --decrypt '{relative}'"],
+            cwd=default_run.repo, env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        if "REPLACE-" in done.stdout:
+            holding.add(relative)
+    assert listed == holding
+
+
+def test_the_example_git_url_is_pointed_out(default_run: Run, tmp_path: Path) -> None:
+    assert "git_url is the example https://github.com/acme/acme-platform.git" in (
+        default_run.done.stdout
+    )
+    out = tmp_path / "out"
+    done = run_cli(
+        ["new", "--no-input", "--output-dir", out, "--set", "git_url=git@example.com:a/b.git"],
+        cwd=tmp_path, home=tmp_path / "home",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "is the example" not in done.stdout
+    assert "git remote add origin 'git@example.com:a/b.git'" in done.stdout
+
+
+def test_set_overrides_answers_like_extra_context(tmp_path: Path) -> None:
+    config = tmp_path / "answers.yaml"
+    config.write_text(yaml.safe_dump({**DEFAULT_ANSWERS, "repo_name": "from-config"}))
+    out = tmp_path / "out"
+    done = run_cli(
+        [
+            "new", "--config", config, "--output-dir", out, "--format", "json",
+            "--set", "repo_name=beta", "--set", "secrets.sealed_secrets=false",
+            "--set", "notifications.channel=ops",
+        ],
+        cwd=tmp_path, home=tmp_path / "home",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    answers = yaml.safe_load((out / "beta" / PLATFORM_FILE).read_text())
+    assert answers["secrets"]["sealed_secrets"] is False
+    assert answers["notifications"]["channel"] == "ops"
+    # a default git_url follows --set repo_name (no config: the example URL is derived)
+    done = run_cli(
+        ["new", "--no-input", "--dry-run", "--format", "json", "--set", "repo_name=gamma",
+         "--output-dir", out],
+        cwd=tmp_path, home=tmp_path / "home",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (["reponame=x"], "reponame: 'x' is not a known field (did you mean 'repo_name'?)"),
+        (["secrets.sealed_secrets=nope"], "secrets.sealed_secrets: 'nope' must be true or false"),
+        (["clusters=[]"], "--set clusters: one value only"),
+        (["repo_name.x=1"], "--set repo_name.x: repo_name is not a section"),
+        (["novalue"], "--set 'novalue': expected KEY=VALUE"),
+        (["repo_name=../x"], "repo_name: '../x'"),
+    ],
+)
+def test_a_bad_set_is_one_line_and_writes_nothing(
+    tmp_path: Path, settings: list[str], message: str
+) -> None:
+    out = tmp_path / "out"
+    args: list[str | Path] = ["new", "--no-input", "--output-dir", out]
+    for setting in settings:
+        args += ["--set", setting]
+    done = run_cli(args, cwd=tmp_path, home=tmp_path / "home")
+    assert done.returncode == 2
+    assert message in one_error_line(done.stderr)
+    assert listing(out) == []
+
+
+def test_set_needs_no_input_or_a_config(tmp_path: Path) -> None:
+    done = run_cli(["new", "--set", "repo_name=x"], cwd=tmp_path, home=tmp_path / "home")
+    assert done.returncode == 2
+    assert "--set needs --no-input or --config" in one_error_line(done.stderr)
+
+
+def test_dry_run_lists_what_new_writes_and_writes_nothing(default_run: Run, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    before = listing(tmp_path)
+    done = run_cli(
+        ["new", "--no-input", "--dry-run", "--format", "json", "--output-dir", out],
+        cwd=tmp_path, home=tmp_path / "home",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert [p for p in listing(tmp_path) if not p.startswith("home")] == [
+        p for p in before if not p.startswith("home")
+    ]
+    plan = json.loads(done.stdout)
+    written = sorted(
+        p.relative_to(default_run.repo).as_posix()
+        for p in default_run.repo.rglob("*")
+        if p.is_file() and ".git" not in p.relative_to(default_run.repo).parts
+    )
+    assert plan["files"] == written
+    assert sorted(Path(p).name for p in plan["new_keys"]) == sorted(KEY_FILES)
+    assert plan["replaces"] is False and plan["reused_keys"] == []
+    text = run_cli(
+        ["new", "--no-input", "--dry-run", "--verbose", "--output-dir", out],
+        cwd=tmp_path, home=tmp_path / "home",
+    )  # fmt: skip
+    assert "Nothing was written" in text.stdout and "  .sops.yaml" in text.stdout
+    assert not out.exists()
+
+
+def test_dry_run_refuses_what_new_refuses(default_run: Run, tmp_path: Path) -> None:
+    done = run_cli(
+        ["new", "--no-input", "--dry-run", "--output-dir", default_run.out],
+        cwd=tmp_path, home=tmp_path / "home",
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "already exists" in one_error_line(done.stderr)
+
+
+def test_quiet_and_json_output_of_new(tmp_path: Path) -> None:
+    quiet = run_cli(
+        ["new", "--no-input", "--quiet", "--output-dir", tmp_path / "q"],
+        cwd=tmp_path, home=tmp_path / "home",
+    )  # fmt: skip
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    done = run_cli(
+        ["new", "--no-input", "--format", "json", "--output-dir", tmp_path / "j"],
+        cwd=tmp_path, home=tmp_path / "home",
+    )  # fmt: skip
+    data = json.loads(done.stdout)
+    assert Path(data["repo"]) == tmp_path / "j" / REPO
+    assert {Path(p).name for p in data["keys"].values()} == KEY_FILES
+    assert all((Path(data["repo"]) / p).is_file() for p in data["encrypted"])
+    assert set(data["placeholders"]) <= set(data["encrypted"]) and data["placeholders"]
+    assert data["example_git_url"] is True

@@ -18,7 +18,14 @@ from pathlib import Path
 from scaffolder import keys
 from scaffolder.errors import ScaffoldError, UsageError
 from scaffolder.files import remove_if_empty
-from scaffolder.generate import GeneratedRepo, build_repo, default_keys_dir, key_names
+from scaffolder.generate import (
+    GeneratedRepo,
+    build_repo,
+    default_keys_dir,
+    key_names,
+    placeholder_files,
+    repo_files,
+)
 from scaffolder.git import work_tree_root
 from scaffolder.locks import Lock, pid_alive
 from scaffolder.model import Platform
@@ -64,6 +71,47 @@ def new(
         raise
 
 
+@dataclass(frozen=True)
+class NewPlan:
+    """What ``new`` would do: the repo's files, the keys it would write and reuse."""
+
+    repo_dir: Path
+    keys_dir: Path
+    files: list[str]  # repo-relative, .git aside
+    new_keys: list[Path]
+    reused_keys: list[Path]
+    placeholders: list[str]
+    replaces: bool  # --force over an existing repo
+
+
+def plan_new(
+    platform: Platform,
+    output_dir: Path,
+    keys_dir: Path | None = None,
+    *,
+    force: bool = False,
+) -> NewPlan:
+    """``new`` without writing anything: the same checks, the same render (with throwaway
+    public keys for .sops.yaml), nothing encrypted, no folder made."""
+    output_dir = output_dir.expanduser().absolute()
+    keys_dir = (keys_dir or default_keys_dir(output_dir, platform.repo_name)).expanduser()
+    targets = _Targets(output_dir, output_dir / platform.repo_name, keys_dir.absolute())
+    _check_targets(platform, targets, force)
+    names = key_names(platform)
+    reused = keys.existing_keys(names, targets.keys_dir)
+    throwaway = keys.new_keys(names)
+    files = repo_files(platform, {n: k.public for n, k in throwaway.items()})
+    return NewPlan(
+        targets.repo,
+        targets.keys_dir,
+        sorted(files),
+        [targets.keys_dir / keys.key_file_name(n) for n in names if n not in reused],
+        [reused[n].path for n in names if n in reused],
+        placeholder_files(files),
+        targets.repo.exists(),
+    )
+
+
 def _generate(platform: Platform, targets: _Targets) -> GeneratedRepo:
     reused = keys.existing_keys(key_names(platform), targets.keys_dir)
     made = keys.new_keys(name for name in key_names(platform) if name not in reused)
@@ -75,7 +123,7 @@ def _generate(platform: Platform, targets: _Targets) -> GeneratedRepo:
         pause(NEW_DELAY)
         staged_repo = staging / platform.repo_name
         staged_repo.mkdir()
-        encrypted = build_repo(platform, staged_repo, public)
+        encrypted, placeholders = build_repo(platform, staged_repo, public)
         written = _swap_in(staged_repo, targets, made)
     except OSError as err:
         raise ScaffoldError(
@@ -85,7 +133,9 @@ def _generate(platform: Platform, targets: _Targets) -> GeneratedRepo:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     _exclude_from_enclosing_work_tree(targets)
-    return GeneratedRepo(targets.repo, targets.keys_dir, {**reused, **written}, encrypted)
+    return GeneratedRepo(
+        targets.repo, targets.keys_dir, {**reused, **written}, encrypted, placeholders
+    )
 
 
 def _swap_in(

@@ -1,0 +1,135 @@
+"""What `--help` says: the product, each command's purpose, examples and exit codes."""
+
+from __future__ import annotations
+
+PRODUCT = (
+    "gitops-scaffold writes and evolves hub-spoke GitOps platform repositories for Flux or "
+    "Argo CD: a hub and spoke clusters, tenants with their guardrails, per-cluster SOPS age "
+    "keys and encrypted secrets, Sealed Secrets and External Secrets wiring, CI and bootstrap "
+    "scripts. Everything it writes is checked offline by `gitops-scaffold validate`; no "
+    "command touches a cluster."
+)
+
+EXIT_CODES = """\
+exit codes:
+  0    done (validate: no findings)
+  1    validate found problems; or an external tool failed (one line says which)
+  2    bad input: an answer, an option, a folder or a file that cannot be used
+  130  interrupted by Ctrl-C (143: SIGTERM); nothing was changed
+Every error is one line on stderr; a command that fails leaves no half-written repo and
+changes nothing in an existing one."""
+
+TOP_EPILOG = f"""\
+examples:
+  gitops-scaffold new                          ask the questions, then write the repo
+  gitops-scaffold new --no-input --engine argocd
+  gitops-scaffold add-tenant team-c --repo acme-platform --clusters dev-eu-1
+  gitops-scaffold validate acme-platform
+  gitops-scaffold doctor                       which tools are installed, and for what
+
+Run `gitops-scaffold COMMAND --help` for a command's options.
+
+{EXIT_CODES}"""
+
+NEW = (
+    "Generate a new platform repository, its git history and its age keys. Without "
+    "--no-input or --config it asks the questions on the terminal (every answer checked as "
+    "it is given); the answers are written to the repo's platform.yaml, the source of truth "
+    "every later command reads."
+)
+
+NEW_EPILOG = f"""\
+examples:
+  gitops-scaffold new
+  gitops-scaffold new --no-input --engine flux --output-dir ~/src
+  gitops-scaffold new --config platform.yaml --keys-dir ~/.config/acme-keys
+
+The private age keys go to KDIR (default: DIR/<repo>.keys, files of mode 0600), never into
+the repo.
+
+{EXIT_CODES}"""
+
+VALIDATE = (
+    "Check a platform repository offline: YAML syntax, kustomize builds (as Flux builds "
+    "them), strict CRD and Kubernetes schemas, references between objects, secret hygiene, "
+    "tenant isolation, Flux and Argo CD rules, RBAC and the repo's scripts. Run it from any "
+    "folder of the repo: it checks the whole repo (the folder of platform.yaml)."
+)
+
+VALIDATE_EPILOG = """\
+examples:
+  gitops-scaffold validate
+  gitops-scaffold validate acme-platform --only build,schema
+  gitops-scaffold validate --format github     annotations on a pull request
+  gitops-scaffold validate --format sarif > validate.sarif
+
+exit codes:
+  0  no findings
+  1  findings (each names a check id, a file and a line)
+  2  the folder cannot be checked: not a platform repo, an empty platform.yaml, a bad option
+     or schema location, kubectl/kustomize missing"""
+
+DAY2_EPILOG = f"""\
+It changes only files this tool wrote and nobody edited since (a hand-edited one is reported,
+not touched, unless --force), regenerates the files derived from platform.yaml, and is atomic:
+on any failure or Ctrl-C the repo is left byte for byte as it was. Review the change with
+`git status` / `git diff`, or pass --commit.
+
+{EXIT_CODES}"""
+
+ADD_TENANT = (
+    "Add a tenant to an existing repo: its namespace and guardrails on the spokes it is "
+    "placed on, its sync from its own repository, and the derived files. Needs no private key."
+)
+ADD_TENANT_EXAMPLES = """\
+examples:
+  gitops-scaffold add-tenant team-c                  (in the repo; asks where on a terminal)
+  gitops-scaffold add-tenant team-c --repo acme-platform --clusters dev-eu-1,prod-eu-1 --commit
+
+"""
+REMOVE_TENANT = (
+    "Remove a tenant from an existing repo: what add-tenant wrote, and its entries in the "
+    "derived files. What it deployed on the clusters is not deleted by Git alone: see the "
+    "repo's README."
+)
+REMOVE_TENANT_EXAMPLES = """\
+examples:
+  gitops-scaffold remove-tenant team-c --repo acme-platform
+
+"""
+ADD_CLUSTER = (
+    "Add a spoke cluster: a new age key (in the keys folder, mode 0600), its .sops.yaml rule "
+    "and its folders. With --kubeconfig the hub's credentials for it are encrypted into the "
+    "repo by sops, never written in plaintext."
+)
+ADD_CLUSTER_EXAMPLES = """\
+examples:
+  gitops-scaffold add-cluster staging-us-1 --env staging --region us-east-1
+  gitops-scaffold add-cluster prod-us-1 --env prod --kubeconfig prod-us-1.kubeconfig --commit
+
+"""
+REMOVE_CLUSTER = (
+    "Remove a spoke cluster from the repo. Refused while a tenant is placed only there "
+    "(--force removes those placements too). Its age key stays in the keys folder."
+)
+REMOVE_CLUSTER_EXAMPLES = """\
+examples:
+  gitops-scaffold remove-cluster staging-us-1 --repo acme-platform
+
+"""
+
+DOCTOR = (
+    "Show each external tool this tool and the generated scripts use: whether it is "
+    "installed, its version, which commands need it and how to install it."
+)
+DOCTOR_EPILOG = """\
+exit codes:
+  0  every tool gitops-scaffold's own commands need is there (git, sops, kubectl or kustomize)
+  1  one of those is missing (the others only matter for the generated scripts)"""
+
+COMPLETION = "Print a shell completion script for bash, zsh or fish."
+COMPLETION_EPILOG = """\
+examples:
+  gitops-scaffold completion bash > ~/.local/share/bash-completion/completions/gitops-scaffold
+  echo 'source <(gitops-scaffold completion zsh)' >> ~/.zshrc
+  gitops-scaffold completion fish > ~/.config/fish/completions/gitops-scaffold.fish"""
