@@ -714,3 +714,80 @@ def test_new_records_the_git_commit_it_was_installed_from(
         assert "ci:" not in platform_yaml
     _, outputs = ci_source(repo, tmp_path)
     assert outputs == f"requirement={'gitops-scaffold @ ' + recorded if recorded else ''}\n"
+
+
+def test_the_hook_gives_validates_advice_and_the_advice_works(
+    repo_factory: Callable[[str, str], GeneratedRepo], tmp_path: Path
+) -> None:
+    """F6: the same advice as validate; where it says `sops encrypt --in-place`, that works."""
+    from scaffolder.commands.validate import validate
+
+    generated = repo_factory("flux", "default")
+    repo = tmp_path / "repo"
+    shutil.copytree(generated.repo_dir, repo)
+    encrypted = find_sops_files(repo)[0]
+    (repo / encrypted).write_text(decrypt_file(repo / encrypted, generated.keys["admin"].path))
+    stray = "tenants/team-a/platform/db-secret.yaml"
+    (repo / stray).write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\ndata: {a: YQ==}\n"
+    )
+    blocked = run_hook(repo, encrypted, stray)
+    assert blocked.returncode == 1
+    hook = {line.split(":", 1)[0]: line.split("; ", 1)[1] for line in blocked.stderr.splitlines()}
+    findings = {
+        f.file: f.message.split("; ", 1)[1]
+        for f in validate(repo, only=["secrets"]).findings
+        if f.check == "secrets/plaintext-secret"
+    }
+    assert hook == findings
+    assert "no .sops.yaml creation rule covers this file" in hook[stray]
+    command = hook[encrypted].split("`")[1]
+    assert command == f"sops encrypt --in-place {encrypted}"
+    done = subprocess.run(
+        command.split(), cwd=repo, capture_output=True, text=True, check=False,
+        env={**os.environ, "SOPS_AGE_KEY_FILE": "/nonexistent"},  # encrypting needs no key
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert run_hook(repo, encrypted).returncode == 0
+
+
+def test_the_hook_checks_the_whole_repo_from_any_folder(
+    repo_factory: Callable[[str, str], GeneratedRepo], tmp_path: Path
+) -> None:
+    generated = repo_factory("flux", "default")
+    repo = tmp_path / "repo"
+    shutil.copytree(generated.repo_dir, repo)
+    stray = "tenants/team-a/platform/db-secret.yaml"
+    (repo / stray).write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\ndata: {a: YQ==}\n"
+    )
+    git(repo, "add", stray)
+    inside = subprocess.run(
+        [sys.executable, "../scripts/check-secrets"], cwd=repo / "clusters",
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert inside.returncode == 1
+    assert inside.stderr.startswith(f"{stray}:4: ")
+    # a file named from a subfolder is shown from the repo's root
+    named = subprocess.run(
+        [sys.executable, "../../../scripts/check-secrets", "db-secret.yaml"],
+        cwd=repo / "tenants/team-a/platform", capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert named.returncode == 1 and named.stderr.startswith(f"{stray}:4: ")
+
+
+def test_the_hook_outside_a_git_work_tree_is_one_line(
+    repo_factory: Callable[[str, str], GeneratedRepo], tmp_path: Path
+) -> None:
+    generated = repo_factory("argocd", "default")
+    copy = tmp_path / "no-git"
+    shutil.copytree(generated.repo_dir, copy, ignore=shutil.ignore_patterns(".git"))
+    done = subprocess.run(
+        [sys.executable, str(copy / HOOK)], cwd=tmp_path, capture_output=True, text=True,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"check-secrets: {copy} is not a git work tree: pass the files to check"
+    ]
