@@ -29,7 +29,6 @@ HELM_VALUES_DIR = "values"  # top-level folder of Helm values files (Argo CD val
 
 @pytest.fixture(scope="module")
 def store() -> SchemaStore:
-    assert SCHEMAS.is_dir(), f"schemas not found at {SCHEMAS} (set GITOPS_SCAFFOLD_SHARED)"
     return SchemaStore([SCHEMAS])
 
 
