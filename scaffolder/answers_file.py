@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -24,6 +25,7 @@ from scaffolder.model import (
     PLATFORM_FILE,
     VERSION_FIELD,
     Platform,
+    answers_yaml,
     dump_answers,
     load_answers,
     parse_answers_document,
@@ -240,3 +242,20 @@ def _apply_to_data(
             container = container[step]
         del container[int(path[-1])]
     return result
+
+
+def save_answers(platform: Platform, folder: Path | None = None) -> Path:
+    """The answers as a ``--config``-ready file in ``folder`` (default: the current one),
+    never over an existing file: ``<repo>.answers.yaml``, else ``<repo>.answers-2.yaml``, ..."""
+    folder = folder if folder is not None else Path.cwd()
+    text = answers_yaml(platform)
+    number = 1
+    while True:
+        suffix = "" if number == 1 else f"-{number}"
+        path = folder / f"{platform.repo_name}.answers{suffix}.yaml"
+        try:
+            with path.open("x", encoding="utf-8") as handle:
+                handle.write(text)
+            return path
+        except FileExistsError:
+            number += 1

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from scaffolder import __version__
 from scaffolder import cli_text as text
+from scaffolder.answers_file import save_answers
 from scaffolder.completion import SHELLS
 from scaffolder.errors import Interrupted, ScaffoldError, UsageError
 from scaffolder.model import (
@@ -29,6 +30,7 @@ from scaffolder.model import (
     with_engine,
     with_overrides,
 )
+from scaffolder.quoting import shell_word
 
 if TYPE_CHECKING:
     from scaffolder.day2 import Result
@@ -261,9 +263,18 @@ def _answers(args: argparse.Namespace) -> Platform:
         return with_engine(default_platform(), args.engine)
     if not sys.stdin.isatty():
         raise UsageError("no terminal to ask questions on: pass --no-input or --config FILE")
-    from scaffolder.prompts import ask_answers
+    from scaffolder.prompts import Cancelled, ask_answers
 
-    return ask_answers(engine=args.engine)
+    try:
+        return ask_answers(
+            engine=args.engine, output_dir=args.output_dir.expanduser(), force=args.force
+        )
+    except Cancelled as cancelled:
+        saved = save_answers(cancelled.platform)
+        raise ScaffoldError(
+            f"cancelled: nothing was written; your answers are in {saved} "
+            f"(gitops-scaffold new --config {shell_word(str(saved))})"
+        ) from None
 
 
 def _print_json(data: object) -> None:
@@ -273,10 +284,32 @@ def _print_json(data: object) -> None:
 
 
 def _cmd_new(args: argparse.Namespace) -> int:
+    platform = _answers(args)
+    asked = args.config is None and not args.no_input
+    try:
+        return _write_new(args, platform)
+    except (ScaffoldError, KeyboardInterrupt, OSError) as err:
+        if asked:  # twenty answers are not lost to a failure after the questions
+            try:
+                saved = save_answers(platform)
+            except OSError:
+                raise err from None
+            _note_saved_answers(err, saved)
+        raise
+
+
+def _note_saved_answers(err: BaseException, saved: Path) -> None:
+    again = f"your answers are in {saved} (gitops-scaffold new --config {shell_word(str(saved))})"
+    if isinstance(err, ScaffoldError):
+        err.args = (f"{err}; {again}",)
+    else:
+        print(f"note: {again}", file=sys.stderr)
+
+
+def _write_new(args: argparse.Namespace, platform: Platform) -> int:
     from scaffolder import summary
     from scaffolder.commands.new import new, plan_new
 
-    platform = _answers(args)
     if args.dry_run:
         plan = plan_new(platform, args.output_dir, args.keys_dir, force=args.force)
         if args.format == "json":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
+from pathlib import Path
 from typing import Any
 
 import questionary
@@ -62,6 +63,15 @@ class _Asker:
         question = questionary.select(message, list(choices), default=default, **self._io)
         return str(question.unsafe_ask())
 
+    def show(self, text: str) -> None:
+        """Text between questions, on the questions' output."""
+        output = self._io.get("output")
+        if output is None:
+            print(text)
+            return
+        output.write(text + "\n")
+        output.flush()
+
     def confirm(self, message: str, default: bool) -> bool:
         return bool(questionary.confirm(message, default=default, **self._io).unsafe_ask())
 
@@ -83,22 +93,85 @@ class _Asker:
         return [str(value) for value in question.unsafe_ask()]
 
 
+# The review screen's choices.
+WRITE, CHANGE, CANCEL = "write", "change", "cancel"
+
+
+class Cancelled(Exception):
+    """The user chose not to write the repo on the review screen; the answers are kept."""
+
+    def __init__(self, platform: model.Platform) -> None:
+        super().__init__("cancelled on the review screen")
+        self.platform = platform
+
+
 def ask_answers(
-    engine: str | None = None, *, input: Input | None = None, output: Output | None = None
+    engine: str | None = None,
+    *,
+    input: Input | None = None,
+    output: Output | None = None,
+    output_dir: Path | None = None,
+    force: bool = False,
 ) -> model.Platform:
-    """Ask every question (the engine only when ``engine`` is None) and return the model."""
+    """Ask every question (the engine only when ``engine`` is None), show the answers for
+    review (write, change them, or cancel) and return the model.
+
+    With ``output_dir``, a repo name whose folder already exists there is refused where it is
+    asked (unless ``force``). Raises Cancelled when the user cancels on the review screen.
+    """
     asker = _Asker(input, output)
+    defaults = model.default_platform()
+    fixed_engine = engine
     try:
-        answers = _ask(asker, engine)
+        while True:
+            platform = model.load_answers(_ask(asker, fixed_engine, defaults, output_dir, force))
+            choice = _review(asker, platform)
+            if choice == WRITE:
+                return platform
+            if choice == CANCEL:
+                raise Cancelled(platform)
+            defaults = platform  # change: every question again, its last answer suggested
     except EOFError:
         raise UsageError(
             "input ended before every question was answered; nothing was written"
         ) from None
-    return model.load_answers(answers)
 
 
-def _ask(asker: _Asker, engine: str | None) -> dict[str, Any]:
-    defaults = model.default_platform()
+def _review(asker: _Asker, platform: model.Platform) -> str:
+    asker.show("\nYour answers (written to platform.yaml):\n\n" + model.answers_yaml(platform))
+    return asker.select(
+        f"Write {platform.repo_name} with these answers?",
+        [
+            questionary.Choice("Yes, write the repo", WRITE),
+            questionary.Choice("No, change the answers (each one suggested again)", CHANGE),
+            questionary.Choice("Cancel (the answers are saved to a file)", CANCEL),
+        ],
+        WRITE,
+    )
+
+
+def _folder_check(output_dir: Path | None, force: bool) -> Check:
+    def check(value: str) -> object:
+        name = model.check_repo_name("repo_name", value)
+        if output_dir is None or force:
+            return name
+        target = output_dir / name
+        if target.exists() or target.is_symlink():
+            raise AnswersError(
+                "repo_name", name, f"already exists in {output_dir}: choose another name"
+            )
+        return name
+
+    return check
+
+
+def _ask(
+    asker: _Asker,
+    engine: str | None,
+    defaults: model.Platform,
+    output_dir: Path | None = None,
+    force: bool = False,
+) -> dict[str, Any]:
     if engine is None:
         engine = asker.select(
             MESSAGES["engine"],
@@ -111,11 +184,17 @@ def _ask(asker: _Asker, engine: str | None) -> dict[str, Any]:
     repo_name = asker.text(
         MESSAGES["repo_name"],
         defaults.repo_name,
-        _field_check(model.check_repo_name, "repo_name"),
+        _folder_check(output_dir, force),
+    )
+    suggested_url = (
+        defaults.git_url
+        if repo_name == defaults.repo_name
+        and defaults.git_url != model.default_git_url(defaults.repo_name)
+        else model.default_git_url(repo_name)
     )
     git_url = asker.text(
         MESSAGES["git_url"],
-        model.default_git_url(repo_name),
+        suggested_url,
         _field_check(model.check_git_url, "git_url"),
     )
     git_branch = asker.text(
@@ -187,7 +266,7 @@ def _ask_clusters(asker: _Asker, defaults: model.Platform) -> list[dict[str, str
         )
         env = asker.text(
             f"Spoke {name}: environment (dev, staging, prod, ...)",
-            suggested.env,
+            _env_in_name(name) or suggested.env,
             _field_check(model.check_env, f"{where}.env"),
         )
         region = asker.text(
@@ -198,6 +277,18 @@ def _ask_clusters(asker: _Asker, defaults: model.Platform) -> list[dict[str, str
         taken[name] = where
         clusters.append({"name": name, "role": "spoke", "env": env, "region": region})
     return [{key: value for key, value in c.items() if value} for c in clusters]
+
+
+# A spoke named after its environment (prod-eu-1, stg-us-1) gets that one suggested.
+_ENV_PREFIXES = {
+    "dev": "dev", "development": "dev", "test": "test", "qa": "qa", "uat": "uat",
+    "stg": "staging", "stage": "staging", "staging": "staging", "prd": "prod", "prod": "prod",
+    "production": "prod",
+}  # fmt: skip
+
+
+def _env_in_name(name: str) -> str | None:
+    return _ENV_PREFIXES.get(name.split("-", 1)[0])
 
 
 def _split_names(text: str) -> list[str]:
@@ -228,14 +319,20 @@ def _ask_tenants(
         ),
         taken,
     )
+    placed = {t.name: t.clusters for t in defaults.tenants}
     tenants: list[dict[str, Any]] = []
     for index, name in enumerate(names):
         tenant: dict[str, Any] = {"name": name}
         if len(spokes) > 1:
+            before = placed.get(name)
             chosen = asker.checkbox(
                 f"Tenant {name}: on which spokes? (all = every spoke, also ones added later)",
                 [
-                    questionary.Choice(_cluster_title(spoke), spoke["name"], checked=True)
+                    questionary.Choice(
+                        _cluster_title(spoke),
+                        spoke["name"],
+                        checked=before is None or spoke["name"] in before,
+                    )
                     for spoke in spokes
                 ],
                 _placement_check(f"tenants[{index}].clusters"),

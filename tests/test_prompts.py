@@ -44,8 +44,8 @@ def typed(text: str) -> str:
 
 # Every question answered with its default: engine, repo, URL, branch, hub, spoke count,
 # 2 x (name, env, region), tenants, 2 placements, sealed, external, notifications, channel,
-# image automation.
-DEFAULT_KEYS = ENTER * 20
+# image automation, and "write" on the review screen.
+DEFAULT_KEYS = ENTER * 21
 
 CUSTOM_KEYS = "".join(
     [
@@ -67,6 +67,7 @@ CUSTOM_KEYS = "".join(
         typed("platform"),
         "n",  # image automation: no
         DOWN + SPACE + ENTER,  # manual sync envs (dev, prod, staging): prod
+        ENTER,  # review: write
     ]
 )
 
@@ -200,6 +201,7 @@ def test_invalid_answers_are_refused_inline_with_the_model_message_and_asked_aga
             model_error(model.check_channel, "notifications.channel", "#alerts,ops"),
             typed("#alerts") + ENTER,
         ),
+        ("with these answers?", ENTER),  # the review screen: write
     ]
     with create_pipe_input() as pipe:
         screen = Screen(pipe, steps)
@@ -327,3 +329,99 @@ def test_a_prompted_repo_has_the_same_platform_yaml_as_one_from_config(tmp_path:
     configured = (config_out / "edge-platform" / PLATFORM_FILE).read_text(encoding="utf-8")
     assert prompted == configured
     assert yaml.safe_load(prompted)["engine"] == "argocd"
+
+
+# --------------------------------------------------------------------------- F4, F15
+
+
+def test_an_existing_folder_is_refused_where_the_name_is_asked(tmp_path: Path) -> None:
+    (tmp_path / "acme-platform").mkdir()
+    keys = ENTER + ENTER + typed("other-platform") + ENTER * 19
+    with create_pipe_input() as pipe:
+        pipe.send_text(keys)
+        pipe.close()
+        prompted = ask_answers(input=pipe, output=DummyOutput(), output_dir=tmp_path)
+    assert prompted.repo_name == "other-platform"
+    assert prompted.git_url == model.default_git_url("other-platform")
+    with create_pipe_input() as pipe:  # --force replaces a generated repo: the name is fine
+        pipe.send_text(DEFAULT_KEYS)
+        pipe.close()
+        forced = ask_answers(input=pipe, output=DummyOutput(), output_dir=tmp_path, force=True)
+    assert forced.repo_name == "acme-platform"
+
+
+def test_the_review_screen_shows_the_answers_and_can_go_back() -> None:
+    screen = io.StringIO()
+    first_round = ENTER * 20 + DOWN + ENTER  # every default, then "change the answers"
+    # every question again with the last answers suggested: keep all but the repo name
+    second_round = ENTER + typed("second-platform") + ENTER * 18 + ENTER
+    with create_pipe_input() as pipe:
+        pipe.send_text(first_round + second_round)
+        pipe.close()
+        prompted = ask_answers(input=pipe, output=PlainTextOutput(screen))
+    shown = screen.getvalue()
+    assert "Your answers (written to platform.yaml):" in shown
+    assert "repo_name: acme-platform" in shown and "repo_name: second-platform" in shown
+    assert prompted == load_answers(
+        {
+            **model.DEFAULT_ANSWERS,
+            "repo_name": "second-platform",
+            "git_url": model.default_git_url("second-platform"),
+        }
+    )
+
+
+def test_changed_answers_are_suggested_again(tmp_path: Path) -> None:
+    change = DOWN + ENTER
+    keys = CUSTOM_KEYS.removesuffix(ENTER) + change  # review: change instead of write
+    keys += ENTER * 4  # engine, repo, URL and branch as answered
+    keys += ENTER * 2 + ENTER * 9  # hub, 3 spokes with their answers
+    keys += ENTER + ENTER + ENTER  # tenants, and their placements as chosen
+    keys += ENTER + ENTER + ENTER + ENTER + ENTER  # secrets x2, notifications, channel, images
+    keys += ENTER + ENTER  # manual sync as chosen; review: write
+    prompted = drive(keys)
+    assert prompted == from_config(tmp_path, CUSTOM_CONFIG)
+
+
+def test_cancel_on_the_review_screen_saves_the_answers_and_writes_nothing(tmp_path: Path) -> None:
+    out, cwd = tmp_path / "out", tmp_path / "cwd"
+    cancel = ENTER * 20 + DOWN + DOWN + ENTER
+    code, screen, stderr = run_in_terminal(
+        ["new", "--output-dir", out], cancel, cwd=cwd, home=tmp_path / "home"
+    )
+    saved = cwd / "acme-platform.answers.yaml"
+    assert code == 1, screen[-2000:]
+    assert stderr.startswith(f"error: cancelled: nothing was written; your answers are in {saved}")
+    assert not out.exists()
+    assert read_answers_file(saved) == model.default_platform()
+    # the command it names works as printed
+    again = run_cli(
+        ["new", "--config", saved, "--output-dir", out], cwd=cwd, home=tmp_path / "home"
+    )
+    assert again.returncode == 0, again.stderr
+
+
+def test_a_failure_after_the_questions_keeps_the_answers(tmp_path: Path) -> None:
+    cwd = tmp_path / "cwd"
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder\n")
+    code, screen, stderr = run_in_terminal(
+        ["new", "--output-dir", blocked], DEFAULT_KEYS, cwd=cwd, home=tmp_path / "home"
+    )
+    saved = cwd / "acme-platform.answers.yaml"
+    assert code == 2, screen[-2000:]
+    assert len(stderr.splitlines()) == 1 and "Traceback" not in stderr
+    assert "exists and is not a folder" in stderr
+    assert f"your answers are in {saved} (gitops-scaffold new --config '{saved}')" in stderr
+    assert read_answers_file(saved) == model.default_platform()
+    # a second failure does not overwrite the first file
+    run_in_terminal(["new", "--output-dir", blocked], DEFAULT_KEYS, cwd=cwd, home=tmp_path / "h")
+    assert (cwd / "acme-platform.answers-2.yaml").is_file()
+
+
+def test_a_spoke_named_after_its_environment_gets_it_suggested() -> None:
+    # 3 spokes: the third, prod-us-1, is beyond the defaults (which would suggest staging)
+    keys = ENTER * 5 + typed("3") + ENTER * 6 + typed("prod-us-1") + ENTER + ENTER
+    keys += ENTER * 12  # tenants, 2 x placement (3 spokes), options, review
+    prompted = drive(keys, engine=None)
+    assert [(c.name, c.env) for c in prompted.spokes][-1] == ("prod-us-1", "prod")
