@@ -68,7 +68,23 @@ def build_parser() -> argparse.ArgumentParser:
         "scripts (repeatable or comma-separated; YAML syntax is always checked)",
     )
     _day2_parsers(commands)
+    _secrets_parsers(commands)
     return parser
+
+
+def _secrets_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
+    secrets = commands.add_parser("secrets", help="list, add, seal and rotate secrets")
+    actions = secrets.add_subparsers(dest="action", required=True, parser_class=_Parser)
+
+    def repo(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--repo", type=Path, default=Path("."), metavar="PATH",
+            help="the platform repo (default: the current folder)",
+        )  # fmt: skip
+
+    listing = actions.add_parser("list", help="every secret: mechanism, cluster, keys (no value)")
+    repo(listing)
+    listing.add_argument("--format", choices=("text", "json"), default="text")
 
 
 def _day2_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -220,6 +236,18 @@ def _cmd_remove_cluster(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_secrets(args: argparse.Namespace) -> int:
+    from scaffolder.commands import secrets
+
+    if args.action == "list":
+        entries = secrets.list_secrets(args.repo)
+        sys.stdout.write(
+            secrets.to_json(entries) if args.format == "json" else secrets.to_text(entries)
+        )
+        return 0
+    raise UsageError(f"secrets {args.action}: unknown action")  # pragma: no cover
+
+
 _COMMANDS = {
     "new": _cmd_new,
     "validate": _cmd_validate,
@@ -227,6 +255,7 @@ _COMMANDS = {
     "remove-tenant": _cmd_remove_tenant,
     "add-cluster": _cmd_add_cluster,
     "remove-cluster": _cmd_remove_cluster,
+    "secrets": _cmd_secrets,
 }
 
 

@@ -1,0 +1,165 @@
+"""`gitops-scaffold secrets`: list, rotate, add, seal (issue: secrets lifecycle).
+
+Real repos made by `new`, real sops and git; values are only ever looked at by decrypting
+with a key in the test, never from the command's output.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scaffolder.commands.new import new
+from scaffolder.commands.secrets import list_secrets
+from scaffolder.generate import SOPS_CONFIG, GeneratedRepo
+from scaffolder.model import DEFAULT_ANSWERS, load_answers
+from scaffolder.sops import decrypt_file, encrypt_texts, find_sops_files
+from tests.cli_helpers import one_error_line, run_cli
+
+ENGINES = ("flux", "argocd")
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], GeneratedRepo]:
+    """One repo per engine, generated once per module; tests work on copies."""
+    made: dict[str, GeneratedRepo] = {}
+
+    def get(engine: str) -> GeneratedRepo:
+        if engine not in made:
+            root = tmp_path_factory.mktemp(f"secrets-{engine}")
+            platform = load_answers({**DEFAULT_ANSWERS, "engine": engine})
+            made[engine] = new(platform, root / "out", root / "keys")
+        return made[engine]
+
+    return get
+
+
+def copy_of(repo: GeneratedRepo, tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the repo and its keys: (repo, keys)."""
+    target = tmp_path / repo.repo_dir.name
+    shutil.copytree(repo.repo_dir, target, symlinks=True)
+    keys = tmp_path / "keys"
+    shutil.copytree(repo.keys_dir, keys)
+    return target, keys
+
+
+def values_of(repo: Path, keys: Path) -> set[str]:
+    """Every value of every SOPS file of the repo (decrypted with the admin key)."""
+    found: set[str] = set()
+
+    def leaves(value: object) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                leaves(item)
+        elif isinstance(value, list):
+            for item in value:
+                leaves(item)
+        elif value is not None:
+            found.add(str(value))
+
+    for relative in find_sops_files(repo):
+        document = yaml.safe_load(decrypt_file(repo / relative, keys / "admin.agekey"))
+        for field in ("data", "stringData"):
+            leaves(document.get(field))
+    return found
+
+
+KNOWN = {"db-password": "s3cr3t-Pa55w0rd-xyz", "api-token": "tok_9f8e7d6c5b4a"}
+
+
+def add_known_secret(repo: Path, cluster: str = "dev-eu-1") -> str:
+    """A Secret with KNOWN values, encrypted the way the pipeline does (from memory)."""
+    relative = f"clusters/{cluster}/secrets/known.sops.yaml"
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "known", "namespace": "platform-system"},
+        "stringData": KNOWN,
+    }
+    encrypted = encrypt_texts({relative: yaml.safe_dump(manifest)}, repo / SOPS_CONFIG, cwd=repo)
+    (repo / relative).write_text(encrypted[relative])
+    return relative
+
+
+# ---------------------------------------------------------------------------------- list
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_list_names_every_secret_and_never_a_value(
+    pristine: Callable[[str], GeneratedRepo], engine: str, tmp_path: Path
+) -> None:
+    repo, keys = copy_of(pristine(engine), tmp_path)
+    known = add_known_secret(repo)
+    # The values that are secret: those no plaintext file of the repo shows anyway (a
+    # cluster's name in its credentials is no secret).
+    public = "".join(
+        p.read_text(errors="replace")
+        for p in repo.rglob("*")
+        if p.is_file() and ".git" not in p.parts and not p.name.endswith(".sops.yaml")
+    )
+    values = {v for v in values_of(repo, keys) if len(v) >= 4 and v not in public}
+    assert set(KNOWN.values()) <= values
+    text = run_cli(["secrets", "list", "--repo", repo], cwd=tmp_path, home=tmp_path / "h")
+    as_json = run_cli(
+        ["secrets", "list", "--repo", repo, "--format", "json"], cwd=tmp_path, home=tmp_path / "h"
+    )
+    for done in (text, as_json):
+        assert done.returncode == 0, done.stderr
+        for value in values:
+            assert value not in done.stdout
+            assert value not in done.stderr
+    entries = {e["path"]: e for e in json.loads(as_json.stdout)["secrets"]}
+    assert set(find_sops_files(repo)) <= set(entries)
+    entry = entries[known]
+    assert entry["mechanism"] == "sops"
+    assert (entry["cluster"], entry["namespace"], entry["name"]) == (
+        "dev-eu-1",
+        "platform-system",
+        "known",
+    )
+    assert [r["key"] for r in entry["recipients"]] == ["dev-eu-1", "admin"]
+    assert entry["last_rotated"] and entry["state"] == "ok"
+    stub = entries["tenants/team-a/examples/sealed-secret.yaml"]
+    assert (stub["mechanism"], stub["state"], stub["cluster"]) == (
+        "sealed",
+        "placeholder",
+        "dev-eu-1,prod-eu-1",
+    )
+    assert f"{known}  [sops] Secret platform-system/known" in text.stdout
+
+
+def test_list_flags_a_plaintext_sops_file_and_external_secrets(
+    pristine: Callable[[str], GeneratedRepo], tmp_path: Path
+) -> None:
+    repo, _ = copy_of(pristine("flux"), tmp_path)
+    (repo / "clusters/hub/secrets/oops.sops.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: oops\n  namespace: flux-system\n"
+        "stringData:\n  password: hunter2-plain\n"
+    )
+    (repo / "clusters/hub/external.yaml").write_text(
+        "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: db\n"
+        "  namespace: team-a\nspec:\n  refreshInterval: 1h\n  secretStoreRef:\n"
+        "    kind: ClusterSecretStore\n    name: vault\n"
+    )
+    entries = {e.path: e for e in list_secrets(repo)}
+    assert entries["clusters/hub/secrets/oops.sops.yaml"].state == "NOT ENCRYPTED"
+    external = entries["clusters/hub/external.yaml"]
+    assert (external.mechanism, external.cluster, external.detail) == (
+        "external",
+        "hub",
+        "ClusterSecretStore/vault, refresh 1h",
+    )
+    done = run_cli(["secrets", "list", "--repo", repo], cwd=tmp_path, home=tmp_path / "h")
+    assert "hunter2-plain" not in done.stdout
+    assert "!! NOT ENCRYPTED" in done.stdout
+
+
+def test_list_outside_a_platform_repo_is_one_line(tmp_path: Path) -> None:
+    done = run_cli(["secrets", "list", "--repo", tmp_path], cwd=tmp_path, home=tmp_path / "h")
+    assert done.returncode == 2
+    assert "not a gitops-scaffold platform repo" in one_error_line(done.stderr)
