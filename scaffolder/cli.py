@@ -86,6 +86,22 @@ def _secrets_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
     repo(listing)
     listing.add_argument("--format", choices=("text", "json"), default="text")
 
+    rotate = actions.add_parser("rotate", help="a new age key; its files encrypted again")
+    which = rotate.add_mutually_exclusive_group(required=True)
+    which.add_argument("--cluster", metavar="NAME", help="rotate this cluster's key")
+    which.add_argument("--admin", action="store_true", help="rotate the admin key")
+    repo(rotate)
+    rotate.add_argument(
+        "--keys-dir", type=Path, metavar="KDIR",
+        help="the private age keys (default: <repo>.keys beside the repo)",
+    )  # fmt: skip
+    rotate.add_argument(
+        "--prune-old", action="store_true",
+        help="delete the old key (and one an earlier rotation kept) instead of keeping it "
+        "as <name>.agekey.old",
+    )  # fmt: skip
+    rotate.add_argument("--commit", action="store_true", help="make one commit of the change")
+
 
 def _day2_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
     def common(sub: argparse.ArgumentParser) -> None:
@@ -244,6 +260,16 @@ def _cmd_secrets(args: argparse.Namespace) -> int:
         sys.stdout.write(
             secrets.to_json(entries) if args.format == "json" else secrets.to_text(entries)
         )
+        return 0
+    if args.action == "rotate":
+        from scaffolder.commands.rotate import rotate
+        from scaffolder.summary import rotation_summary
+
+        done = rotate(
+            args.repo, cluster=args.cluster, admin=args.admin, keys_dir=args.keys_dir,
+            prune_old=args.prune_old, commit=args.commit,
+        )  # fmt: skip
+        print(rotation_summary(done))
         return 0
     raise UsageError(f"secrets {args.action}: unknown action")  # pragma: no cover
 

@@ -15,11 +15,14 @@ import pytest
 import yaml
 
 from scaffolder.commands.new import new
+from scaffolder.commands.rotate import rotate
 from scaffolder.commands.secrets import list_secrets
+from scaffolder.commands.validate import validate
+from scaffolder.errors import ToolFailedError, UsageError
 from scaffolder.generate import SOPS_CONFIG, GeneratedRepo
 from scaffolder.model import DEFAULT_ANSWERS, load_answers
-from scaffolder.sops import decrypt_file, encrypt_texts, find_sops_files
-from tests.cli_helpers import one_error_line, run_cli
+from scaffolder.sops import decrypt_file, encrypt_texts, find_sops_files, read_recipients
+from tests.cli_helpers import cli_env, git, one_error_line, run_cli, snapshot
 
 ENGINES = ("flux", "argocd")
 
@@ -163,3 +166,157 @@ def test_list_outside_a_platform_repo_is_one_line(tmp_path: Path) -> None:
     done = run_cli(["secrets", "list", "--repo", tmp_path], cwd=tmp_path, home=tmp_path / "h")
     assert done.returncode == 2
     assert "not a gitops-scaffold platform repo" in one_error_line(done.stderr)
+
+
+# -------------------------------------------------------------------------------- rotate
+
+
+def opens(path: Path, key: Path) -> bool:
+    try:
+        decrypt_file(path, key)
+    except ToolFailedError:
+        return False
+    return True
+
+
+def files_of(repo: Path) -> dict[str, bytes]:
+    return {r: (repo / r).read_bytes() for r in find_sops_files(repo)}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_rotate_a_cluster_key(
+    pristine: Callable[[str], GeneratedRepo], engine: str, tmp_path: Path
+) -> None:
+    repo, keys = copy_of(pristine(engine), tmp_path)
+    before = files_of(repo)
+    old_key = (keys / "dev-eu-1.agekey").read_bytes()
+    plaintext = {r: decrypt_file(repo / r, keys / "admin.agekey") for r in before}
+    done = rotate(repo, cluster="dev-eu-1", keys_dir=keys)
+    mine = [r for r in before if r.startswith("clusters/dev-eu-1/")]
+    assert sorted(done.rotated) == sorted(mine) and mine
+    assert (keys / "dev-eu-1.agekey.old").read_bytes() == old_key  # kept, byte for byte
+    assert (keys / "dev-eu-1.agekey").stat().st_mode & 0o777 == 0o600
+    after = files_of(repo)
+    for relative in before:
+        if relative in mine:
+            assert after[relative] != before[relative]
+            assert opens(repo / relative, keys / "dev-eu-1.agekey")
+            assert not opens(repo / relative, keys / "dev-eu-1.agekey.old")
+            assert decrypt_file(repo / relative, keys / "admin.agekey") == plaintext[relative]
+        else:
+            assert after[relative] == before[relative]  # other clusters: byte-identical
+    rules = read_recipients((repo / SOPS_CONFIG).read_text())
+    assert rules["dev-eu-1"][0] == done.key.public
+    assert validate(str(repo), only=["secrets"]).ok
+    if engine == "flux":
+        assert "--namespace='dev-eu-1'" in done.next_steps[1]
+        assert "--server-side" in done.next_steps[-1]
+        assert "old.agekey" not in done.next_steps[-1]
+
+
+def test_rotate_the_admin_key_rewraps_every_file(
+    pristine: Callable[[str], GeneratedRepo], tmp_path: Path
+) -> None:
+    repo, keys = copy_of(pristine("flux"), tmp_path)
+    before = files_of(repo)
+    done = rotate(repo, admin=True, keys_dir=keys, commit=True)
+    assert sorted(done.rotated) == sorted(before)
+    for relative in before:
+        cluster = relative.split("/")[1]
+        assert opens(repo / relative, keys / "admin.agekey")
+        assert not opens(repo / relative, keys / "admin.agekey.old")
+        assert opens(repo / relative, keys / f"{cluster}.agekey")
+    assert git(repo, "status", "--porcelain") == ""
+    assert "Rotate the admin age key" in git(repo, "log", "-1", "--format=%s")
+    assert done.next_steps == [
+        "No cluster holds the admin key: keep the new one where the old one was kept."
+    ]
+
+
+def test_a_lost_cluster_key_is_replaced_with_the_admin_key(
+    pristine: Callable[[str], GeneratedRepo], tmp_path: Path
+) -> None:
+    repo, keys = copy_of(pristine("flux"), tmp_path)
+    (keys / "prod-eu-1.agekey").unlink()  # lost
+    done = rotate(repo, cluster="prod-eu-1", keys_dir=keys)
+    assert done.kept is None and not (keys / "prod-eu-1.agekey.old").exists()
+    for relative in done.rotated:
+        assert opens(repo / relative, keys / "prod-eu-1.agekey")
+
+
+def test_an_old_key_is_only_deleted_with_prune_old(
+    pristine: Callable[[str], GeneratedRepo], tmp_path: Path
+) -> None:
+    repo, keys = copy_of(pristine("flux"), tmp_path)
+    rotate(repo, cluster="dev-eu-1", keys_dir=keys)
+    before, keys_before = snapshot(repo), snapshot(keys)
+    again = run_cli(
+        ["secrets", "rotate", "--cluster", "dev-eu-1", "--repo", repo, "--keys-dir", keys],
+        cwd=tmp_path, home=tmp_path / "h",
+    )  # fmt: skip
+    assert again.returncode == 2
+    assert "--prune-old" in one_error_line(again.stderr)
+    assert snapshot(repo) == before and snapshot(keys) == keys_before
+    pruned = run_cli(
+        ["secrets", "rotate", "--cluster", "dev-eu-1", "--repo", repo, "--keys-dir", keys,
+         "--prune-old"],
+        cwd=tmp_path, home=tmp_path / "h",
+    )  # fmt: skip
+    assert pruned.returncode == 0, pruned.stderr
+    assert "Deleted the old key" in pruned.stdout
+    assert sorted(p.name for p in keys.iterdir() if p.name.startswith("dev-eu-1")) == [
+        "dev-eu-1.agekey"
+    ]
+    for relative in files_of(repo):
+        if relative.startswith("clusters/dev-eu-1/"):
+            assert opens(repo / relative, keys / "dev-eu-1.agekey")
+    assert "AGE-SECRET-KEY" not in pruned.stdout + pruned.stderr
+
+
+@pytest.mark.parametrize("point", ["rotate:files", "rotate:outside"])
+@pytest.mark.parametrize("commit", [False, True])
+def test_a_failure_halfway_leaves_repo_and_keys_byte_identical(
+    pristine: Callable[[str], GeneratedRepo], tmp_path: Path, point: str, commit: bool
+) -> None:
+    repo, keys = copy_of(pristine("flux"), tmp_path)
+    before, keys_before = snapshot(repo), snapshot(keys)
+    done = run_cli(
+        ["secrets", "rotate", "--cluster", "hub", "--repo", repo, "--keys-dir", keys,
+         *(["--commit"] if commit else [])],
+        cwd=tmp_path, home=tmp_path / "h",
+        env=cli_env(tmp_path / "h", GITOPS_SCAFFOLD_TEST_FAIL_AT=point),
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "No space left on device" in one_error_line(done.stderr)
+    assert snapshot(repo) == before
+    assert snapshot(keys) == keys_before
+
+
+def test_rotate_refuses_bad_input_and_changes_nothing(
+    pristine: Callable[[str], GeneratedRepo], tmp_path: Path
+) -> None:
+    repo, keys = copy_of(pristine("flux"), tmp_path)
+    other = tmp_path / "other-keys"
+    other.mkdir()
+    shutil.copy(keys / "admin.agekey", other / "hub.agekey")  # not hub's key
+    before, keys_before = snapshot(repo), snapshot(keys)
+    cases = [
+        (["--cluster", "nope"], "cluster nope is not in platform.yaml"),
+        (["--cluster", "hub", "--keys-dir", str(other)], "is not the key .sops.yaml names"),
+        ([], "one of the arguments --cluster --admin is required"),
+        (["--cluster", "hub", "--admin"], "not allowed with argument"),
+    ]
+    for args, message in cases:
+        done = run_cli(
+            ["secrets", "rotate", *args, "--repo", repo], cwd=tmp_path, home=tmp_path / "h"
+        )
+        assert done.returncode == 2, done.stderr
+        assert message in one_error_line(done.stderr)
+    (repo / SOPS_CONFIG).write_text((repo / SOPS_CONFIG).read_text() + "# mine\n")
+    with pytest.raises(UsageError, match="edited by hand"):
+        rotate(repo, cluster="hub", keys_dir=keys)
+    (repo / SOPS_CONFIG).write_bytes(before[SOPS_CONFIG][1])
+    assert snapshot(repo) == before and snapshot(keys) == keys_before
+    shutil.rmtree(keys)
+    with pytest.raises(UsageError, match="no key in"):
+        rotate(repo, cluster="hub", keys_dir=keys)
