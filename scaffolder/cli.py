@@ -102,6 +102,26 @@ def _secrets_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
     )  # fmt: skip
     rotate.add_argument("--commit", action="store_true", help="make one commit of the change")
 
+    add = actions.add_parser("add", help="a Secret for one cluster, encrypted by sops from memory")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--cluster", required=True, metavar="C")
+    add.add_argument("--namespace", required=True, metavar="NS")
+    values(add, env_file=True)
+    repo(add)
+    add.add_argument("--commit", action="store_true", help="make one commit of the change")
+
+
+def values(sub: argparse.ArgumentParser, *, env_file: bool) -> None:
+    sub.add_argument(
+        "--from-literal", action="append", default=[], metavar="KEY=VALUE", help="repeatable"
+    )
+    sub.add_argument(
+        "--from-file", action="append", default=[], metavar="KEY=PATH",
+        help="a value read from a file (repeatable; PATH alone: the key is its name)",
+    )  # fmt: skip
+    if env_file:
+        sub.add_argument("--from-env-file", type=Path, metavar="PATH", help="KEY=VALUE lines")
+
 
 def _day2_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
     def common(sub: argparse.ArgumentParser) -> None:
@@ -270,6 +290,14 @@ def _cmd_secrets(args: argparse.Namespace) -> int:
             prune_old=args.prune_old, commit=args.commit,
         )  # fmt: skip
         print(rotation_summary(done))
+        return 0
+    if args.action == "add":
+        found = secrets.collect_values(args.from_literal, args.from_file, args.from_env_file)
+        added = secrets.add_secret(
+            args.repo, args.name, cluster=args.cluster, namespace=args.namespace,
+            values=found, commit=args.commit,
+        )  # fmt: skip
+        print(secrets.added_summary(added))
         return 0
     raise UsageError(f"secrets {args.action}: unknown action")  # pragma: no cover
 

@@ -6,8 +6,12 @@ with a key in the test, never from the command's output.
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import shutil
+import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -320,3 +324,129 @@ def test_rotate_refuses_bad_input_and_changes_nothing(
     shutil.rmtree(keys)
     with pytest.raises(UsageError, match="no key in"):
         rotate(repo, cluster="hub", keys_dir=keys)
+
+
+# ----------------------------------------------------------------------------------- add
+
+SECRET_VALUES = {
+    "password": "pl41n-T3xt-never-on-disk",
+    "dsn": "postgres://app:hunter2-dsn@db:5432/app",
+    "cert.pem": "-----BEGIN CERTIFICATE-----\nMIIB-not-really\n-----END CERTIFICATE-----\n",
+    "API_KEY": "envfile-value-0a1b2c",
+}
+
+
+class Watcher(threading.Thread):
+    """Reads every file below the repo, over and over, while a command runs: what it saw."""
+
+    def __init__(self, root: Path, needles: list[bytes]) -> None:
+        super().__init__(daemon=True)
+        self.root, self.needles = root, needles
+        self.stop = threading.Event()
+        self.seen: list[str] = []
+        self.rounds = 0
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            for folder, _, names in os.walk(self.root):
+                for name in names:
+                    path = Path(folder) / name
+                    try:
+                        data = path.read_bytes()
+                    except OSError:
+                        continue  # gone between the listing and the read
+                    if any(needle in data for needle in self.needles):
+                        self.seen.append(str(path.relative_to(self.root)))
+            self.rounds += 1
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_add_encrypts_from_memory_and_the_engine_applies_it(
+    pristine: Callable[[str], GeneratedRepo], engine: str, tmp_path: Path
+) -> None:
+    repo, keys = copy_of(pristine(engine), tmp_path)
+    cluster, namespace = ("dev-eu-1", "team-a") if engine == "flux" else ("hub", "argocd")
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    (inputs / "cert.pem").write_text(SECRET_VALUES["cert.pem"])
+    (inputs / "app.env").write_text(f"# comment\n\nAPI_KEY={SECRET_VALUES['API_KEY']}\n")
+    needles = [v.encode() for v in SECRET_VALUES.values()]
+    needles += [base64.b64encode(v.encode()) for v in SECRET_VALUES.values()]
+    watcher = Watcher(repo, needles)
+    watcher.start()
+    done = run_cli(
+        ["secrets", "add", "db-creds", "--cluster", cluster, "--namespace", namespace,
+         "--from-literal", f"password={SECRET_VALUES['password']}",
+         "--from-literal", f"dsn={SECRET_VALUES['dsn']}",
+         "--from-file", f"cert.pem={inputs / 'cert.pem'}",
+         "--from-env-file", inputs / "app.env", "--repo", repo, "--commit"],
+        cwd=tmp_path, home=tmp_path / "h",
+        env=cli_env(tmp_path / "h", GITOPS_SCAFFOLD_TEST_WRITE_DELAY="0.2"),
+    )  # fmt: skip
+    watcher.stop.set()
+    watcher.join()
+    assert done.returncode == 0, done.stderr
+    assert watcher.rounds > 3 and watcher.seen == []  # no file in the repo held a value
+    for value in SECRET_VALUES.values():
+        assert value not in done.stdout + done.stderr
+    relative = f"clusters/{cluster}/secrets/db-creds.sops.yaml"
+    secret = yaml.safe_load(decrypt_file(repo / relative, keys / f"{cluster}.agekey"))
+    assert secret["stringData"] == SECRET_VALUES
+    assert (secret["metadata"]["name"], secret["metadata"]["namespace"]) == ("db-creds", namespace)
+    assert opens(repo / relative, keys / "admin.agekey")
+    other = "prod-eu-1"
+    assert not opens(repo / relative, keys / f"{other}.agekey")
+    assert git(repo, "status", "--porcelain") == ""
+    if engine == "flux":
+        # Listed where the spoke's infra-configs (with SOPS decryption) applies it.
+        built = subprocess.run(
+            ["kubectl", "kustomize", str(repo / "clusters/dev-eu-1/infrastructure/configs")],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        found = [
+            d for d in yaml.safe_load_all(built)
+            if d and d["kind"] == "Secret" and d["metadata"]["name"] == "db-creds"
+        ]  # fmt: skip
+        assert len(found) == 1 and "sops" in found[0]
+        sync = yaml.safe_load_all((repo / "clusters/hub/spokes/dev-eu-1/sync.yaml").read_text())
+        configs = next(d for d in sync if d["metadata"]["name"] == "infra-configs")
+        assert configs["spec"]["path"] == "./clusters/dev-eu-1/infrastructure/configs"
+        assert configs["spec"]["decryption"]["provider"] == "sops"
+    report = validate(str(repo))
+    assert report.ok, [f.message for f in report.findings]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_add_refuses_bad_input_and_changes_nothing(
+    pristine: Callable[[str], GeneratedRepo], engine: str, tmp_path: Path
+) -> None:
+    repo, _ = copy_of(pristine(engine), tmp_path)
+    cluster, namespace = ("dev-eu-1", "team-a") if engine == "flux" else ("hub", "argocd")
+    existing = "cluster-secrets" if engine == "flux" else "cluster"
+    before = snapshot(repo)
+    value = "--from-literal=password=do-not-show-me"
+    cases = [
+        (["x", "--cluster", cluster, "--namespace", "nope", value], "has no namespace 'nope'"),
+        (["x", "--cluster", "nope", "--namespace", namespace, value], "cluster nope is not in"),
+        (["Bad_Name", "--cluster", cluster, "--namespace", namespace, value], "DNS-1123"),
+        ([existing, "--cluster", cluster, "--namespace", namespace, value], "already exists"),
+        (["x", "--cluster", cluster, "--namespace", namespace], "pass the values with"),
+        (["x", "--cluster", cluster, "--namespace", namespace, "--from-literal", "novalue"],
+         "expected KEY=VALUE"),
+        (["x", "--cluster", cluster, "--namespace", namespace, value, value], "given twice"),
+        (["x", "--cluster", cluster, "--namespace", namespace, "--from-literal=b@d=do-not-show-me"],
+         "not a valid Secret key"),
+        (["x", "--cluster", cluster, "--namespace", namespace, "--from-file", "k=/nonexistent"],
+         "does not exist"),
+    ]  # fmt: skip
+    if engine == "argocd":
+        cases.append(
+            (["x", "--cluster", "dev-eu-1", "--namespace", "team-a", value], "secrets seal x")
+        )
+    for args, message in cases:
+        done = run_cli(["secrets", "add", *args, "--repo", repo], cwd=tmp_path, home=tmp_path / "h")
+        assert done.returncode == 2, (args, done.stderr)
+        line = one_error_line(done.stderr)
+        assert message in line, line
+        assert "do-not-show-me" not in line
+    assert snapshot(repo) == before

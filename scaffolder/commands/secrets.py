@@ -1,16 +1,26 @@
-"""`gitops-scaffold secrets list`: every secret of a platform repo, never a value.
+"""`gitops-scaffold secrets list` and `secrets add`.
+
+`list`: every secret of a platform repo, never a value.
 
 A secret is a SOPS file (``*.sops.yaml``), a SealedSecret or an ExternalSecret. For each, the
 list says where it is, which cluster's rule (or controller) it belongs to, its namespace and
 name, who can open it (the age recipients, named after the keys of ``.sops.yaml``) and when
 sops last wrote it. Only metadata is read: values are never looked at, let alone printed.
+
+`add`: a new Secret for one cluster, encrypted by sops from stdin (the plaintext exists only
+in this process's memory and the pipe to sops), written where the engine applies it with
+decryption (Flux: listed in the cluster's secrets kustomization, which its infra-configs
+Kustomization applies with SOPS decryption; Argo CD: the hub's secrets folder, which
+scripts/bootstrap.sh decrypts and applies).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,9 +28,15 @@ from typing import Any
 import yaml
 
 from scaffolder import keys, sops
+from scaffolder.context import addon_views
+from scaffolder.errors import UsageError, shown
+from scaffolder.files import read_regular_file
 from scaffolder.generate import SOPS_CONFIG
+from scaffolder.landing import land
 from scaffolder.model import Platform
+from scaffolder.quoting import shell_word
 from scaffolder.repo_state import read_platform
+from scaffolder.tools import find_sops
 
 SEALED_API_GROUP = "bitnami.com/"
 EXTERNAL_API_GROUP = "external-secrets.io/"
@@ -213,3 +229,252 @@ def to_text(entries: list[SecretEntry]) -> str:
         f"{counts['external']} external."
     )
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------- add
+
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DATA_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+MAX_SECRET_BYTES = 1024 * 1024  # what the Kubernetes API accepts for one Secret
+
+
+@dataclass(frozen=True)
+class Added:
+    repo_dir: Path
+    path: str  # the encrypted Secret
+    listed_in: str | None  # the kustomization that lists it (Flux); None: bootstrap applies it
+    applied_by: str
+    keys: list[str]  # the Secret's data keys (never its values)
+    committed: bool
+    recovered: bool
+
+
+def _key(where: str, key: str) -> str:
+    if not _DATA_KEY.match(key):
+        raise UsageError(
+            f"{where}: the key {shown(key)} is not a valid Secret key "
+            "(letters, digits, '-', '_', '.'); nothing was changed"
+        )
+    return key
+
+
+def collect_values(
+    literals: Sequence[str] = (), files: Sequence[str] = (), env_file: Path | None = None
+) -> dict[str, bytes]:
+    """The Secret's data from the options, as kubectl create secret reads them. An error
+    names the option and the key, never a value."""
+    values: dict[str, bytes] = {}
+
+    def put(where: str, key: str, value: bytes) -> None:
+        if key in values:
+            raise UsageError(f"{where}: the key {key} is given twice; nothing was changed")
+        values[_key(where, key)] = value
+
+    for item in literals:
+        key, equals, value = item.partition("=")
+        if not equals or not key:
+            raise UsageError("--from-literal: expected KEY=VALUE; nothing was changed")
+        put("--from-literal", key, value.encode("utf-8"))
+    for item in files:
+        key, equals, path = item.partition("=")
+        if not equals:
+            key, path = Path(item).name, item
+        if not key or not path:
+            raise UsageError("--from-file: expected KEY=PATH or PATH; nothing was changed")
+        data = read_regular_file(Path(path), path, MAX_SECRET_BYTES + 1, "a file of values")
+        put("--from-file", key, data)
+    if env_file is not None:
+        raw = read_regular_file(env_file, str(env_file), MAX_SECRET_BYTES + 1, "an env file")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"{env_file} is not UTF-8 text; nothing was changed") from None
+        for number, line in enumerate(text.splitlines(), 1):
+            stripped = line.strip()
+            if not stripped or stripped.startswith("#"):
+                continue
+            key, equals, value = line.lstrip().partition("=")
+            if not equals:
+                raise UsageError(f"{env_file}:{number}: expected KEY=VALUE; nothing was changed")
+            put(f"{env_file}:{number}", key.strip(), value.encode("utf-8"))
+    if not values:
+        raise UsageError(
+            "pass the values with --from-literal, --from-file or --from-env-file; "
+            "nothing was changed"
+        )
+    if sum(len(v) for v in values.values()) > MAX_SECRET_BYTES:
+        raise UsageError("the values exceed 1 MiB, the most one Secret holds; nothing was changed")
+    return values
+
+
+def namespaces_of(platform: Platform, cluster: str) -> set[str]:
+    """The namespaces the repo gives ``cluster``: the tenants placed on it and the platform's
+    (its addons; Flux: platform-system on every cluster, and flux-system plus one per spoke on
+    the hub; Argo CD: argocd on the hub)."""
+    found = {a["namespace"] for a in addon_views(platform) if a["enabled"]}
+    found |= {t.name for t in platform.tenants_on(cluster)}
+    hub = cluster == platform.hub.name
+    if platform.engine == "flux":
+        found.add("platform-system")
+        if hub:
+            found |= {"flux-system", *(s.name for s in platform.spokes)}
+    elif hub:
+        found.add("argocd")
+    return found
+
+
+def _manifest(
+    platform: Platform, relative: str, name: str, namespace: str, values: Mapping[str, bytes]
+) -> str:
+    """The plain Secret, in memory only: text values under stringData, others base64 under
+    data."""
+    text: dict[str, str] = {}
+    binary: dict[str, str] = {}
+    for key, value in values.items():
+        try:
+            text[key] = value.decode("utf-8")
+        except UnicodeDecodeError:
+            binary[key] = base64.b64encode(value).decode("ascii")
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace}
+    if platform.engine == "flux":
+        # Flux must not substitute ${...} inside secret values.
+        metadata["annotations"] = {"kustomize.toolkit.fluxcd.io/substitute": "disabled"}
+    manifest: dict[str, Any] = {
+        "apiVersion": "v1", "kind": "Secret", "metadata": metadata, "type": "Opaque",
+    }  # fmt: skip
+    if text:
+        manifest["stringData"] = text
+    if binary:
+        manifest["data"] = binary
+    header = (
+        "# Added by `gitops-scaffold secrets add`, encrypted with SOPS. Edit in place with\n"
+        f"#   sops edit {relative}\n"
+    )
+    return header + yaml.safe_dump(
+        manifest, sort_keys=False, default_flow_style=False, width=1 << 20
+    )
+
+
+def _listed(kustomization: str, entry: str, relative: str) -> str:
+    """``kustomization`` with ``entry`` appended to its ``resources`` block list (comments and
+    layout kept; read back to check)."""
+    lines = kustomization.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == "resources:"), None)
+    if start is None:
+        raise UsageError(
+            f"{relative} has no 'resources:' list to add {entry} to: add it yourself; "
+            "nothing was changed"
+        )
+    end = start + 1
+    indent = "  "
+    while end < len(lines) and lines[end].lstrip().startswith("- "):
+        indent = lines[end][: len(lines[end]) - len(lines[end].lstrip())]
+        end += 1
+    if end > start + 1 and not lines[end - 1].endswith("\n"):
+        lines[end - 1] += "\n"
+    lines.insert(end, f"{indent}- {entry}\n")
+    result = "".join(lines)
+    before = yaml.safe_load(kustomization) or {}
+    after = yaml.safe_load(result) or {}
+    if after.get("resources") != [*(before.get("resources") or []), entry]:
+        raise UsageError(f"cannot add {entry} to {relative}: add it yourself; nothing was changed")
+    return result
+
+
+def add_secret(
+    repo_dir: Path,
+    name: str,
+    *,
+    cluster: str,
+    namespace: str,
+    values: Mapping[str, bytes],
+    commit: bool = False,
+) -> Added:
+    """Add Secret ``namespace/name`` for ``cluster``, encrypted by sops from memory (its
+    plaintext never exists in the repo), where the engine applies it with decryption."""
+    repo_dir = repo_dir.absolute()
+    platform = read_platform(repo_dir)
+    if not _NAME.match(name) or len(name) > 63:
+        raise UsageError(
+            f"secret name {shown(name)} is not a DNS-1123 label (lowercase letters, digits, '-'; "
+            "at most 63); nothing was changed"
+        )
+    if not any(c.name == cluster for c in platform.clusters):
+        raise UsageError(f"cluster {cluster} is not in platform.yaml; nothing was changed")
+    if platform.engine != "flux" and cluster != platform.hub.name:
+        raise UsageError(
+            f"with Argo CD, SOPS secrets are applied to the hub only (scripts/bootstrap.sh): "
+            f"for a secret on {cluster}, seal it with `gitops-scaffold secrets seal {name} "
+            f"--namespace {namespace} --cluster {cluster} ...`; nothing was changed"
+        )
+    known = namespaces_of(platform, cluster)
+    if namespace not in known:
+        raise UsageError(
+            f"cluster {cluster} has no namespace {shown(namespace)} in this repo (it has: "
+            f"{', '.join(sorted(known))}); nothing was changed"
+        )
+    folder = f"clusters/{cluster}/secrets"
+    relative = f"{folder}/{name}{sops.SOPS_SUFFIX}"
+    taken = [
+        e.path
+        for e in list_secrets(repo_dir)
+        if e.path == relative
+        or (
+            e.kind == "Secret"
+            and e.cluster == cluster
+            and (e.name, e.namespace) == (name, namespace)
+        )
+    ]
+    if taken:
+        raise UsageError(
+            f"secret {namespace}/{name} of {cluster} already exists ({taken[0]}): edit it with "
+            "sops edit, or pick another name; nothing was changed"
+        )
+    content: dict[str, str] = {}
+    listed_in = None
+    if platform.engine == "flux":
+        listed_in = f"{folder}/kustomization.yaml"
+        try:
+            kustomization = (repo_dir / listed_in).read_text(encoding="utf-8")
+        except OSError:
+            raise UsageError(f"{listed_in} is missing: restore it from git first") from None
+        content[listed_in] = _listed(kustomization, f"{name}{sops.SOPS_SUFFIX}", listed_in)
+        applied_by = (
+            f"Flux Kustomization infra-configs of {cluster} (SOPS decryption with {cluster}'s key)"
+        )
+    else:
+        applied_by = "scripts/bootstrap.sh (decrypted on your machine, applied server-side)"
+    plaintext = _manifest(platform, relative, name, namespace, values)
+    encrypted = sops.encrypt_text(
+        relative, plaintext, repo_dir / SOPS_CONFIG, find_sops(), repo_dir
+    )
+    del plaintext
+    content[relative] = encrypted
+    landed = land(
+        repo_dir, {p: t.encode("utf-8") for p, t in content.items()}, fingerprinted={},
+        message=f"Add secret {namespace}/{name} for {cluster} (gitops-scaffold)",
+        commit=commit, point="add",
+    )  # fmt: skip
+    return Added(
+        repo_dir, relative, listed_in, applied_by, sorted(values), landed.committed,
+        landed.recovered,
+    )  # fmt: skip
+
+
+def added_summary(added: Added) -> str:
+    lines = [
+        f"Added {added.path} in {added.repo_dir.name} (keys: {', '.join(added.keys)}; "
+        "encrypted by sops from memory, no plaintext written)"
+        + (", committed." if added.committed else "."),
+    ]
+    if added.recovered:
+        lines.append("An interrupted earlier command was rolled back first.")
+    if added.listed_in:
+        lines.append(f"Listed in {added.listed_in}.")
+    lines.append(f"Applied by {added.applied_by}.")
+    if not added.committed:
+        lines.append(
+            f"Review with: git -C {shell_word(str(added.repo_dir))} status; "
+            "then commit (or pass --commit next time)."
+        )
+    return "\n".join(lines)
