@@ -110,6 +110,25 @@ def _secrets_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
     repo(add)
     add.add_argument("--commit", action="store_true", help="make one commit of the change")
 
+    seal = actions.add_parser("seal", help="a SealedSecret for one cluster's controller")
+    seal.add_argument("name", metavar="NAME")
+    seal.add_argument("--namespace", required=True, metavar="NS")
+    cert = seal.add_mutually_exclusive_group(required=True)
+    cert.add_argument("--cert", type=Path, metavar="PEM", help="the controller's certificate")
+    cert.add_argument(
+        "--cluster", metavar="C", help="the certificate the repo records for C "
+        "(clusters/C/sealed-secrets/cert.pem)",
+    )  # fmt: skip
+    values(seal, env_file=False)
+    seal.add_argument(
+        "--scope", choices=("strict", "namespace-wide", "cluster-wide"), default="strict"
+    )
+    repo(seal)
+    seal.add_argument(
+        "--output", type=Path, metavar="FILE",
+        help="write it there (default: print it); replaces the same SealedSecret or a stub",
+    )  # fmt: skip
+
 
 def values(sub: argparse.ArgumentParser, *, env_file: bool) -> None:
     sub.add_argument(
@@ -298,6 +317,18 @@ def _cmd_secrets(args: argparse.Namespace) -> int:
             values=found, commit=args.commit,
         )  # fmt: skip
         print(secrets.added_summary(added))
+        return 0
+    if args.action == "seal":
+        found = secrets.collect_values(args.from_literal, args.from_file)
+        sealed = secrets.seal_secret(
+            args.name, namespace=args.namespace, values=found, scope=args.scope,
+            cert=args.cert, cluster=args.cluster, repo_dir=args.repo, output=args.output,
+        )  # fmt: skip
+        if sealed.output is None:
+            sys.stdout.write(sealed.text)
+        else:
+            print(f"Sealed {args.namespace}/{args.name} ({args.scope}) into {sealed.output} "
+                  f"for the certificate {sealed.cert} (with {sealed.via}).")  # fmt: skip
         return 0
     raise UsageError(f"secrets {args.action}: unknown action")  # pragma: no cover
 

@@ -7,26 +7,37 @@ with a key in the test, never from the command's output.
 from __future__ import annotations
 
 import base64
+import copy
+import datetime
 import json
 import os
 import shutil
+import struct
 import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import jsonschema
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.x509.oid import NameOID
 
 from scaffolder.commands.new import new
 from scaffolder.commands.rotate import rotate
-from scaffolder.commands.secrets import list_secrets
+from scaffolder.commands.secrets import list_secrets, seal_secret
 from scaffolder.commands.validate import validate
 from scaffolder.errors import ToolFailedError, UsageError
 from scaffolder.generate import SOPS_CONFIG, GeneratedRepo
 from scaffolder.model import DEFAULT_ANSWERS, load_answers
 from scaffolder.sops import decrypt_file, encrypt_texts, find_sops_files, read_recipients
 from tests.cli_helpers import cli_env, git, one_error_line, run_cli, snapshot
+from tests.conftest import SCHEMAS
 
 ENGINES = ("flux", "argocd")
 
@@ -450,3 +461,179 @@ def test_add_refuses_bad_input_and_changes_nothing(
         assert message in line, line
         assert "do-not-show-me" not in line
     assert snapshot(repo) == before
+
+
+# ---------------------------------------------------------------------------------- seal
+
+
+@pytest.fixture(scope="module")
+def controller(tmp_path_factory: pytest.TempPathFactory) -> tuple[rsa.RSAPrivateKey, Path]:
+    """A Sealed Secrets controller's key pair, as the controller makes it: a self-signed
+    certificate of an RSA key (2048 bits here, to be quick)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "sealed-secret")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=3650))
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    path = tmp_path_factory.mktemp("controller") / "cert.pem"
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return key, path
+
+
+def unseal(key: rsa.RSAPrivateKey, document: dict[str, Any]) -> dict[str, bytes]:
+    """What the controller does (Unseal + HybridDecrypt): the label from the SealedSecret's
+    own metadata and scope annotations, RSA-OAEP(SHA-256) for the session key, AES-256-GCM
+    with a zero nonce for the value."""
+    meta = document["metadata"]
+    annotations = meta.get("annotations") or {}
+    if annotations.get("sealedsecrets.bitnami.com/cluster-wide") == "true":
+        label = b""
+    elif annotations.get("sealedsecrets.bitnami.com/namespace-wide") == "true":
+        label = meta["namespace"].encode()
+    else:
+        label = f"{meta['namespace']}/{meta['name']}".encode()
+    found = {}
+    for name, value in document["spec"]["encryptedData"].items():
+        data = base64.b64decode(value)
+        (length,) = struct.unpack(">H", data[:2])
+        session = key.decrypt(
+            data[2 : 2 + length],
+            padding.OAEP(
+                mgf=padding.MGF1(algorithm=hashes.SHA256()),
+                algorithm=hashes.SHA256(),
+                label=label or None,
+            ),
+        )
+        assert len(session) == 32
+        found[name] = AESGCM(session).decrypt(bytes(12), data[2 + length :], None)
+    return found
+
+
+SEALED_SCHEMA = SCHEMAS / "bitnami.com" / "sealedsecret_v1alpha1.json"
+
+
+@pytest.mark.parametrize("scope", ["strict", "namespace-wide", "cluster-wide"])
+def test_seal_writes_a_sealed_secret_the_controller_opens(
+    controller: tuple[rsa.RSAPrivateKey, Path], scope: str, tmp_path: Path
+) -> None:
+    key, cert = controller
+    (tmp_path / "tls.key").write_bytes(b"\x00\x01binary-value\xff")
+    done = run_cli(
+        ["secrets", "seal", "app-credentials", "--namespace", "team-a", "--cert", cert,
+         "--from-literal", "password=sealed-pl41ntext",
+         "--from-file", f"tls.key={tmp_path / 'tls.key'}",
+         "--scope", scope],
+        cwd=tmp_path, home=tmp_path / "h",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "sealed-pl41ntext" not in done.stdout
+    document = yaml.safe_load(done.stdout)
+    jsonschema.validate(document, json.loads(SEALED_SCHEMA.read_text()))
+    assert document["metadata"] == document["spec"]["template"]["metadata"]
+    assert unseal(key, document) == {
+        "password": b"sealed-pl41ntext",
+        "tls.key": b"\x00\x01binary-value\xff",
+    }
+    moved = copy.deepcopy(document)
+    moved["metadata"]["namespace"] = "team-b"  # another namespace
+    renamed = copy.deepcopy(document)
+    renamed["metadata"]["name"] = "other"
+    if scope == "strict":
+        for wrong in (moved, renamed):
+            with pytest.raises(ValueError):  # the OAEP label does not match: no session key
+                unseal(key, wrong)
+    elif scope == "namespace-wide":
+        assert unseal(key, renamed)["password"] == b"sealed-pl41ntext"
+        with pytest.raises(ValueError):
+            unseal(key, moved)
+    else:
+        assert unseal(key, moved)["password"] == b"sealed-pl41ntext"
+
+
+def test_seal_for_a_cluster_uses_the_certificate_the_repo_records(
+    pristine: Callable[[str], GeneratedRepo],
+    controller: tuple[rsa.RSAPrivateKey, Path],
+    tmp_path: Path,
+) -> None:
+    repo, _ = copy_of(pristine("flux"), tmp_path)
+    args = ["secrets", "seal", "app-credentials", "--namespace", "team-a", "--cluster",
+            "dev-eu-1", "--from-literal", "password=x1-secret", "--repo", repo]  # fmt: skip
+    missing = run_cli(args, cwd=tmp_path, home=tmp_path / "h")
+    assert missing.returncode == 2
+    line = one_error_line(missing.stderr)
+    assert "clusters/dev-eu-1/sealed-secrets/cert.pem" in line and "--cert" in line
+    target = repo / "clusters/dev-eu-1/sealed-secrets/cert.pem"
+    target.parent.mkdir()
+    shutil.copy(controller[1], target)
+    stub = repo / "tenants/team-a/examples/sealed-secret.yaml"
+    done = run_cli([*args, "--output", stub], cwd=tmp_path, home=tmp_path / "h")
+    assert done.returncode == 0, done.stderr
+    assert "with cryptography" in done.stdout
+    document = yaml.safe_load(stub.read_text())
+    assert unseal(controller[0], document) == {"password": b"x1-secret"}
+    report = validate(str(repo), only=["schema", "secrets"])
+    assert report.ok, [f.message for f in report.findings]
+    again = run_cli([*args, "--output", stub], cwd=tmp_path, home=tmp_path / "h")
+    assert again.returncode == 0, again.stderr  # the same SealedSecret, sealed again
+    other = run_cli([*args, "--output", repo / "platform.yaml"], cwd=tmp_path, home=tmp_path / "h")
+    assert other.returncode == 2
+    assert "holds something else" in one_error_line(other.stderr)
+
+
+def test_seal_uses_kubeseal_when_it_is_on_path(
+    controller: tuple[rsa.RSAPrivateKey, Path], tmp_path: Path
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "kubeseal"
+    # A stand-in that records its arguments and stdin and answers like kubeseal.
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'printf "%s\\n" "$@" > {tmp_path}/args\n'
+        f"cat > {tmp_path}/stdin\n"
+        "printf 'apiVersion: bitnami.com/v1alpha1\\nkind: SealedSecret\\n'\n"
+    )
+    fake.chmod(0o755)
+    home = tmp_path / "h"
+    env = cli_env(home)
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+    done = run_cli(
+        ["secrets", "seal", "db", "--namespace", "team-a", "--cert", controller[1],
+         "--from-literal", "password=via-kubeseal", "--scope", "namespace-wide"],
+        cwd=tmp_path, home=home, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\n"
+    assert (tmp_path / "args").read_text().split() == [
+        "--cert", str(controller[1]), "--scope", "namespace-wide", "--format", "yaml",
+    ]  # fmt: skip
+    secret = yaml.safe_load((tmp_path / "stdin").read_text())
+    assert base64.b64decode(secret["data"]["password"]) == b"via-kubeseal"
+
+
+def test_seal_refuses_bad_input(controller: tuple[rsa.RSAPrivateKey, Path], tmp_path: Path) -> None:
+    not_pem = tmp_path / "not.pem"
+    not_pem.write_text("hello")
+    cases = [
+        (["--cert", str(not_pem)], "holds no PEM certificate"),
+        (["--cert", str(tmp_path / "none.pem")], "does not exist"),
+        (["--cert", str(controller[1]), "--scope", "wide"], "invalid choice"),
+    ]
+    for args, message in cases:
+        done = run_cli(
+            ["secrets", "seal", "db", "--namespace", "team-a", *args,
+             "--from-literal", "password=never-shown"],
+            cwd=tmp_path, home=tmp_path / "h",
+        )  # fmt: skip
+        assert done.returncode == 2, done.stderr
+        line = one_error_line(done.stderr)
+        assert message in line and "never-shown" not in line
+    with pytest.raises(UsageError, match="DNS-1123"):
+        seal_secret("db", namespace="Team_A", values={"a": b"b"}, cert=controller[1])
+    with pytest.raises(UsageError, match="one of --cert"):
+        seal_secret("db", namespace="team-a", values={"a": b"b"})

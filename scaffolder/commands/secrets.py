@@ -1,4 +1,4 @@
-"""`gitops-scaffold secrets list` and `secrets add`.
+"""`gitops-scaffold secrets list`, `secrets add` and `secrets seal`.
 
 `list`: every secret of a platform repo, never a value.
 
@@ -12,6 +12,10 @@ in this process's memory and the pipe to sops), written where the engine applies
 decryption (Flux: listed in the cluster's secrets kustomization, which its infra-configs
 Kustomization applies with SOPS decryption; Argo CD: the hub's secrets folder, which
 scripts/bootstrap.sh decrypts and applies).
+
+`seal`: a SealedSecret for one cluster's Sealed Secrets controller (``scaffolder.sealing``),
+from its certificate: `--cert`, or the one the repo records in
+``clusters/<cluster>/sealed-secrets/cert.pem``.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import yaml
 from scaffolder import keys, sops
 from scaffolder.context import addon_views
 from scaffolder.errors import UsageError, shown
-from scaffolder.files import read_regular_file
+from scaffolder.files import read_regular_file, write_atomic
 from scaffolder.generate import SOPS_CONFIG
 from scaffolder.landing import land
 from scaffolder.model import Platform
@@ -478,3 +482,95 @@ def added_summary(added: Added) -> str:
             "then commit (or pass --commit next time)."
         )
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------- seal
+
+CERT_FILE = "sealed-secrets/cert.pem"  # below clusters/<cluster>/: the controller's certificate
+MAX_CERT_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Sealed:
+    text: str  # the SealedSecret (sealed: safe to print and commit)
+    cert: Path
+    via: str  # kubeseal | cryptography
+    output: Path | None
+
+
+def cert_of(repo_dir: Path, cluster: str) -> Path:
+    """The certificate the repo records for ``cluster``'s Sealed Secrets controller."""
+    repo_dir = repo_dir.absolute()
+    platform = read_platform(repo_dir)
+    if not any(c.name == cluster for c in platform.clusters):
+        raise UsageError(f"cluster {cluster} is not in platform.yaml")
+    relative = f"clusters/{cluster}/{CERT_FILE}"
+    if not (repo_dir / relative).is_file():
+        raise UsageError(
+            f"the repo records no Sealed Secrets certificate for {cluster} ({relative}): "
+            f"fetch it with `kubeseal --context {cluster} --controller-namespace sealed-secrets "
+            f"--controller-name sealed-secrets-controller --fetch-cert > {relative}` and "
+            "commit it, or pass --cert PEM"
+        )
+    return repo_dir / relative
+
+
+def _replaceable(path: Path, name: str, namespace: str) -> bool:
+    """An existing output file may be replaced when it holds this very SealedSecret (sealed
+    again) or a SealedSecret placeholder (the per-tenant stub)."""
+    try:
+        documents = _documents(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return False
+    if len(documents) != 1 or documents[0].get("kind") != "SealedSecret":
+        return False
+    document = documents[0]
+    meta = _metadata(document)
+    if (meta.get("name"), meta.get("namespace")) == (name, namespace):
+        return True
+    spec = document.get("spec")
+    data = spec.get("encryptedData") if isinstance(spec, dict) else None
+    return isinstance(data, dict) and all(str(v).startswith("REPLACE-") for v in data.values())
+
+
+def seal_secret(
+    name: str,
+    *,
+    namespace: str,
+    values: Mapping[str, bytes],
+    scope: str = "strict",
+    cert: Path | None = None,
+    cluster: str | None = None,
+    repo_dir: Path = Path("."),
+    output: Path | None = None,
+) -> Sealed:
+    """A SealedSecret ``namespace/name`` of ``values`` for one controller's certificate."""
+    from scaffolder import sealing
+
+    if (cert is None) == (cluster is None):
+        raise UsageError("secrets seal: pass one of --cert PEM or --cluster C")
+    for what, value in (("secret name", name), ("namespace", namespace)):
+        if not _NAME.match(value) or len(value) > 63:
+            raise UsageError(f"{what} {shown(value)} is not a DNS-1123 label; nothing was written")
+    if scope not in sealing.SCOPES:
+        raise UsageError(f"--scope: one of {', '.join(sealing.SCOPES)}")
+    cert_path = cert if cert is not None else cert_of(repo_dir, str(cluster))
+    pem = read_regular_file(cert_path, str(cert_path), MAX_CERT_BYTES, "a PEM certificate")
+    if output is not None and output.exists() and not _replaceable(output, name, namespace):
+        raise UsageError(
+            f"{output} exists and holds something else than SealedSecret {namespace}/{name} or "
+            "a placeholder: pick another --output; nothing was written"
+        )
+    tool = sealing.kubeseal()
+    if tool:
+        text = sealing.seal_with_kubeseal(
+            tool, values, name=name, namespace=namespace, scope=scope, cert=cert_path
+        )
+    else:
+        text = sealing.seal_values(
+            values, name=name, namespace=namespace, scope=scope, cert_pem=pem,
+            source=str(cert_path),
+        )  # fmt: skip
+    if output is not None:
+        write_atomic(output, text)
+    return Sealed(text, cert_path, "kubeseal" if tool else "cryptography", output)
