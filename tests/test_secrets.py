@@ -637,3 +637,40 @@ def test_seal_refuses_bad_input(controller: tuple[rsa.RSAPrivateKey, Path], tmp_
         seal_secret("db", namespace="Team_A", values={"a": b"b"}, cert=controller[1])
     with pytest.raises(UsageError, match="one of --cert"):
         seal_secret("db", namespace="team-a", values={"a": b"b"})
+
+
+# ------------------------------------------------------------------------ docs/secrets.md
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_secrets_doc_holds_the_commands_the_tool_prints(
+    pristine: Callable[[str], GeneratedRepo], engine: str, tmp_path: Path
+) -> None:
+    repo, keys = copy_of(pristine(engine), tmp_path)
+    doc = (repo / "docs" / "secrets.md").read_text()
+    assert "[docs/secrets.md](docs/secrets.md)" in (repo / "README.md").read_text()
+    for heading in (
+        "## Which mechanism for which secret",
+        "## What each key protects",
+        "## Rotate a key",
+        "## When a key is lost",
+    ):
+        assert heading in doc
+    assert (
+        "gitops-scaffold secrets rotate --cluster dev-eu-1 --keys-dir ../acme-platform.keys" in doc
+    )
+    assert "gitops-scaffold secrets rotate --admin" in doc
+    done = rotate(repo, cluster="dev-eu-1", keys_dir=keys)
+    if engine == "flux":
+        # The runbook's kubectl commands are the ones rotate prints, but for the paths.
+        printed = [
+            line.strip().replace(f"{keys}/", "../acme-platform.keys/").replace("'", "")
+            for line in done.next_steps
+            if line.startswith("  kubectl")
+        ]
+        assert len(printed) == 2
+        for command in printed:
+            assert command in doc
+    else:
+        assert "scripts/bootstrap.sh --keys-dir ../acme-platform.keys" in doc
+        assert "sops-age" not in doc
