@@ -177,7 +177,9 @@ def rotate(
     # A file the record knew as this tool's (unedited) stays known; a filled-in one does not
     # become "as written" by being encrypted again.
     record = written.read(repo_dir)
-    known = {p for p in content if p == SOPS_CONFIG or written.unchanged(repo_dir, p, record)}
+    known = {SOPS_CONFIG} | {
+        p for p in affected if written.fingerprint(p, texts[p].encode("utf-8")) == record.get(p)
+    }
     outcome: dict[str, tuple[Path | None, list[Path]]] = {}
 
     @contextlib.contextmanager
