@@ -30,7 +30,8 @@ from cryptography.x509.oid import NameOID
 
 from scaffolder.commands.new import new
 from scaffolder.commands.rotate import rotate
-from scaffolder.commands.secrets import list_secrets, seal_secret
+from scaffolder.commands.secrets import add_secret, list_secrets, seal_secret
+from scaffolder.commands.tenants import add_tenant, remove_tenant
 from scaffolder.commands.validate import validate
 from scaffolder.errors import ToolFailedError, UsageError
 from scaffolder.generate import SOPS_CONFIG, GeneratedRepo
@@ -674,3 +675,22 @@ def test_the_secrets_doc_holds_the_commands_the_tool_prints(
     else:
         assert "scripts/bootstrap.sh --keys-dir ../acme-platform.keys" in doc
         assert "sops-age" not in doc
+
+
+def test_day2_commands_keep_an_added_secret_listed(
+    pristine: Callable[[str], GeneratedRepo], tmp_path: Path
+) -> None:
+    repo, keys = copy_of(pristine("flux"), tmp_path)
+    added = add_secret(
+        repo, "db-creds", cluster="dev-eu-1", namespace="team-a", values={"password": b"pw-1"}
+    )
+    listing = repo / "clusters/dev-eu-1/secrets/kustomization.yaml"
+    assert "db-creds.sops.yaml" in yaml.safe_load(listing.read_text())["resources"]
+    add_tenant(repo, "team-c", clusters=["dev-eu-1"])
+    remove_tenant(repo, "team-c")
+    assert "db-creds.sops.yaml" in yaml.safe_load(listing.read_text())["resources"]
+    entry = next(e for e in list_secrets(repo) if e.path == added.path)
+    assert (entry.cluster, entry.namespace, entry.name) == ("dev-eu-1", "team-a", "db-creds")
+    rotate(repo, cluster="dev-eu-1", keys_dir=keys)  # rotated like every file of the rule
+    secret = yaml.safe_load(decrypt_file(repo / added.path, keys / "dev-eu-1.agekey"))
+    assert secret["stringData"] == {"password": "pw-1"}
