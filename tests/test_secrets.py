@@ -11,6 +11,7 @@ import copy
 import datetime
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -33,9 +34,9 @@ from scaffolder.commands.rotate import rotate
 from scaffolder.commands.secrets import add_secret, list_secrets, seal_secret
 from scaffolder.commands.tenants import add_tenant, remove_tenant
 from scaffolder.commands.validate import validate
-from scaffolder.errors import ToolFailedError, UsageError
+from scaffolder.errors import AnswersError, ToolFailedError, UsageError
 from scaffolder.generate import SOPS_CONFIG, GeneratedRepo
-from scaffolder.model import DEFAULT_ANSWERS, load_answers
+from scaffolder.model import DEFAULT_ANSWERS, Vault, dump_answers, load_answers
 from scaffolder.sops import decrypt_file, encrypt_texts, find_sops_files, read_recipients
 from tests.cli_helpers import cli_env, git, one_error_line, run_cli, snapshot
 from tests.conftest import SCHEMAS
@@ -694,3 +695,80 @@ def test_day2_commands_keep_an_added_secret_listed(
     rotate(repo, cluster="dev-eu-1", keys_dir=keys)  # rotated like every file of the rule
     secret = yaml.safe_load(decrypt_file(repo / added.path, keys / "dev-eu-1.agekey"))
     assert secret["stringData"] == {"password": "pw-1"}
+
+
+# --------------------------------------------------------------- External Secrets with Vault
+
+VAULT = {"server": "https://vault.example.com:8200", "mount": "kv", "role": "eso"}
+
+
+def eso_schema(kind: str) -> dict[str, Any]:
+    return dict(json.loads((SCHEMAS / "external-secrets.io" / f"{kind}_v1.json").read_text()))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_vault_answers_give_every_cluster_a_store_and_every_tenant_an_example(
+    engine: str, tmp_path: Path
+) -> None:
+    platform = load_answers({**DEFAULT_ANSWERS, "engine": engine, "secrets": {"vault": VAULT}})
+    repo = new(platform, tmp_path / "out", tmp_path / "keys").repo_dir
+    assert yaml.safe_load((repo / "platform.yaml").read_text())["secrets"]["vault"] == VAULT
+    stores: dict[str, dict[str, Any]] = {}
+    if engine == "flux":
+        text = (repo / "infrastructure/configs/cluster-secret-store.yaml").read_text()
+        for cluster in ("hub", "dev-eu-1", "prod-eu-1"):  # as Flux substitutes it per cluster
+            stores[cluster] = yaml.safe_load(text.replace("${cluster_name}", cluster))
+    else:
+        for cluster in ("hub", "dev-eu-1", "prod-eu-1"):
+            values = yaml.safe_load(
+                (repo / f"values/external-secrets/clusters/{cluster}.yaml").read_text()
+            )
+            (stores[cluster],) = values["extraObjects"]
+    for cluster, store in stores.items():
+        jsonschema.validate(store, eso_schema("clustersecretstore"))
+        vault = store["spec"]["provider"]["vault"]
+        assert (vault["server"], vault["path"], vault["version"]) == (VAULT["server"], "kv", "v2")
+        assert vault["auth"]["kubernetes"]["mountPath"] == f"kubernetes-{cluster}"
+        assert vault["auth"]["kubernetes"]["role"] == "eso"
+        assert store["metadata"]["name"] == "platform"
+    for tenant in ("team-a", "team-b"):
+        example = yaml.safe_load(
+            (repo / f"tenants/{tenant}/examples/external-secret.yaml").read_text()
+        )
+        jsonschema.validate(example, eso_schema("externalsecret"))
+        assert example["spec"]["refreshInterval"] == "1h"
+        assert example["spec"]["secretStoreRef"] == {
+            "kind": "ClusterSecretStore",
+            "name": "platform",
+        }
+        assert example["metadata"]["namespace"] == tenant
+    assert "reads Vault at https://vault.example.com:8200" in (repo / "README.md").read_text()
+    report = validate(str(repo))
+    assert report.ok, [f.message for f in report.findings]
+    listed = {e.path: e for e in list_secrets(repo)}
+    assert listed["tenants/team-a/examples/external-secret.yaml"].detail == (
+        "ClusterSecretStore/platform, refresh 1h"
+    )
+
+
+def test_without_vault_nothing_changes_and_bad_vault_answers_are_refused() -> None:
+    default = load_answers(DEFAULT_ANSWERS)
+    assert "vault" not in dump_answers(default)["secrets"]
+    with_vault = load_answers(
+        {**DEFAULT_ANSWERS, "secrets": {"vault": {"server": VAULT["server"]}}}
+    )
+    assert with_vault.secrets.vault == Vault(VAULT["server"], "secret", "external-secrets")
+    assert load_answers(dump_answers(with_vault)) == with_vault
+    cases = [
+        ({"server": "http://vault:8200"}, "secrets.vault.server"),
+        ({"server": "https://vault/$(id)"}, "secrets.vault.server"),
+        ({}, "secrets.vault.server"),
+        ({"server": VAULT["server"], "mount": "kv/../x y"}, "secrets.vault.mount"),
+        ({"server": VAULT["server"], "role": "a b"}, "secrets.vault.role"),
+        ({"server": VAULT["server"], "token": "s.xyz"}, "secrets.vault.token"),
+    ]
+    for vault, field in cases:
+        with pytest.raises(AnswersError, match=re.escape(field)):
+            load_answers({**DEFAULT_ANSWERS, "secrets": {"vault": vault}})
+    with pytest.raises(AnswersError, match=re.escape("needs secrets.external_secrets: true")):
+        load_answers({**DEFAULT_ANSWERS, "secrets": {"external_secrets": False, "vault": VAULT}})
