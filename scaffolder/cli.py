@@ -158,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         "scripts (repeatable or comma-separated; YAML syntax is always checked)",
     )
     _day2_parsers(commands)
+    _secrets_parsers(commands)
 
     doctor = _command(
         commands, "doctor", "which external tools are installed, and what needs each",
@@ -173,6 +174,91 @@ def build_parser() -> argparse.ArgumentParser:
     completion.add_argument("shell", choices=SHELLS, metavar="SHELL", help="bash, zsh or fish")
     _command(commands, "version", "print the version", "Print gitops-scaffold's version.", "")
     return parser
+
+
+def _secrets_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
+    secrets = _command(
+        commands, "secrets", "list, add, seal and rotate secrets", text.SECRETS,
+        text.SECRETS_EPILOG,
+    )  # fmt: skip
+    actions = secrets.add_subparsers(
+        dest="action", required=True, parser_class=_Parser, metavar="ACTION"
+    )
+
+    def repo(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--repo", type=Path, default=Path("."), metavar="PATH",
+            help="the platform repo (default: the current folder)",
+        )  # fmt: skip
+
+    listing = actions.add_parser("list", help="every secret: mechanism, cluster, keys (no value)")
+    repo(listing)
+    listing.add_argument(
+        "--format", choices=("text", "json"), default="text", help="text (default) or json"
+    )
+
+    rotate = actions.add_parser("rotate", help="a new age key; its files encrypted again")
+    which = rotate.add_mutually_exclusive_group(required=True)
+    which.add_argument("--cluster", metavar="NAME", help="rotate this cluster's key")
+    which.add_argument("--admin", action="store_true", help="rotate the admin key")
+    repo(rotate)
+    rotate.add_argument(
+        "--keys-dir", type=Path, metavar="KDIR",
+        help="the private age keys (default: <repo>.keys beside the repo)",
+    )  # fmt: skip
+    rotate.add_argument(
+        "--prune-old", action="store_true",
+        help="delete the old key (and one an earlier rotation kept) instead of keeping it "
+        "as <name>.agekey.old",
+    )  # fmt: skip
+    rotate.add_argument("--commit", action="store_true", help="make one commit of the change")
+
+    add = actions.add_parser("add", help="a Secret for one cluster, encrypted by sops from memory")
+    add.add_argument("name", metavar="NAME", help="the Secret's name")
+    add.add_argument("--cluster", required=True, metavar="C", help="the cluster it is for")
+    add.add_argument(
+        "--namespace", required=True, metavar="NS", help="its namespace (one the cluster has)"
+    )
+    values(add, env_file=True)
+    repo(add)
+    add.add_argument("--commit", action="store_true", help="make one commit of the change")
+
+    seal = actions.add_parser("seal", help="a SealedSecret for one cluster's controller")
+    seal.add_argument("name", metavar="NAME", help="the Secret's name")
+    seal.add_argument("--namespace", required=True, metavar="NS", help="the Secret's namespace")
+    cert = seal.add_mutually_exclusive_group(required=True)
+    cert.add_argument("--cert", type=Path, metavar="PEM", help="the controller's certificate")
+    cert.add_argument(
+        "--cluster", metavar="C", help="the certificate the repo records for C "
+        "(clusters/C/sealed-secrets/cert.pem)",
+    )  # fmt: skip
+    values(seal, env_file=False)
+    seal.add_argument(
+        "--scope", choices=("strict", "namespace-wide", "cluster-wide"), default="strict",
+        help="where the sealed value may be unsealed: this name and namespace (strict, the "
+        "default), any name in the namespace, or anywhere",
+    )  # fmt: skip
+    repo(seal)
+    seal.add_argument(
+        "--output", type=Path, metavar="FILE",
+        help="write it there (default: print it); replaces the same SealedSecret or a stub",
+    )  # fmt: skip
+
+
+def values(sub: argparse.ArgumentParser, *, env_file: bool) -> None:
+    sub.add_argument(
+        "--from-literal",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a value given on the command line (repeatable)",
+    )
+    sub.add_argument(
+        "--from-file", action="append", default=[], metavar="KEY=PATH",
+        help="a value read from a file (repeatable; PATH alone: the key is its name)",
+    )  # fmt: skip
+    if env_file:
+        sub.add_argument("--from-env-file", type=Path, metavar="PATH", help="KEY=VALUE lines")
 
 
 def _day2_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -456,6 +542,48 @@ def _cmd_version(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_secrets(args: argparse.Namespace) -> int:
+    from scaffolder.commands import secrets
+
+    if args.action == "list":
+        entries = secrets.list_secrets(args.repo)
+        sys.stdout.write(
+            secrets.to_json(entries) if args.format == "json" else secrets.to_text(entries)
+        )
+        return 0
+    if args.action == "rotate":
+        from scaffolder.commands.rotate import rotate
+        from scaffolder.summary import rotation_summary
+
+        done = rotate(
+            args.repo, cluster=args.cluster, admin=args.admin, keys_dir=args.keys_dir,
+            prune_old=args.prune_old, commit=args.commit,
+        )  # fmt: skip
+        print(rotation_summary(done))
+        return 0
+    if args.action == "add":
+        found = secrets.collect_values(args.from_literal, args.from_file, args.from_env_file)
+        added = secrets.add_secret(
+            args.repo, args.name, cluster=args.cluster, namespace=args.namespace,
+            values=found, commit=args.commit,
+        )  # fmt: skip
+        print(secrets.added_summary(added))
+        return 0
+    if args.action == "seal":
+        found = secrets.collect_values(args.from_literal, args.from_file)
+        sealed = secrets.seal_secret(
+            args.name, namespace=args.namespace, values=found, scope=args.scope,
+            cert=args.cert, cluster=args.cluster, repo_dir=args.repo, output=args.output,
+        )  # fmt: skip
+        if sealed.output is None:
+            sys.stdout.write(sealed.text)
+        else:
+            print(f"Sealed {args.namespace}/{args.name} ({args.scope}) into {sealed.output} "
+                  f"for the certificate {sealed.cert} (with {sealed.via}).")  # fmt: skip
+        return 0
+    raise UsageError(f"secrets {args.action}: unknown action")  # pragma: no cover
+
+
 _COMMANDS = {
     "doctor": _cmd_doctor,
     "completion": _cmd_completion,
@@ -466,6 +594,7 @@ _COMMANDS = {
     "remove-tenant": _cmd_remove_tenant,
     "add-cluster": _cmd_add_cluster,
     "remove-cluster": _cmd_remove_cluster,
+    "secrets": _cmd_secrets,
 }
 
 

@@ -133,3 +133,19 @@ examples:
   gitops-scaffold completion bash > ~/.local/share/bash-completion/completions/gitops-scaffold
   echo 'source <(gitops-scaffold completion zsh)' >> ~/.zshrc
   gitops-scaffold completion fish > ~/.config/fish/completions/gitops-scaffold.fish"""
+
+SECRETS = (
+    "The secrets of a platform repo: list them (never a value), add a SOPS-encrypted Secret "
+    "without its plaintext touching the repo, seal a SealedSecret for a cluster's controller, "
+    "rotate a cluster's (or the admin) age key."
+)
+SECRETS_EPILOG = f"""\
+examples:
+  gitops-scaffold secrets list --format json
+  gitops-scaffold secrets add db-creds --cluster dev-eu-1 --namespace team-a \\
+      --from-literal password=s3cr3t
+  gitops-scaffold secrets seal api-token --namespace team-a --cluster prod-eu-1 \\
+      --from-file token=token.txt
+  gitops-scaffold secrets rotate --cluster prod-eu-1 --commit
+
+{EXIT_CODES}"""

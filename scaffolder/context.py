@@ -222,6 +222,8 @@ def platform_view(platform: Platform) -> dict[str, Any]:
         "versions": dict(VERSIONS),
         "charts": chart_views(),
         "addons": addon_views(platform),
+        # External Secrets' Vault store (server, mount, role), or None
+        "vault": asdict(platform.secrets.vault) if platform.secrets.vault else None,
         "git_source_url": git_url_form(platform.git_url),
         "sample_app_tenant": sample_app,
         "notifier": notifier_view(platform),

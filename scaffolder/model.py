@@ -163,9 +163,20 @@ class Tenant:
 
 
 @dataclass(frozen=True)
+class Vault:
+    """External Secrets' store: Vault's KV v2 engine at ``mount``, which each cluster reads
+    with Kubernetes auth (auth mount ``kubernetes-<cluster>``, role ``role``)."""
+
+    server: str
+    mount: str = "secret"
+    role: str = "external-secrets"
+
+
+@dataclass(frozen=True)
 class Secrets:
     sealed_secrets: bool = True
     external_secrets: bool = True
+    vault: Vault | None = None  # secrets.vault: the ClusterSecretStore reads Vault
 
 
 @dataclass(frozen=True)
@@ -870,11 +881,52 @@ def _read_sync_window(data: object, where: str) -> SyncWindow:
     )
 
 
+_VAULT_SERVER = re.compile(rf"https://{_URL_HOST}{_URL_PORT}/?")
+_VAULT_PATH = re.compile(r"[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*")
+_VAULT_ROLE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def _read_vault(reader: _Reader) -> Vault:
+    server = reader.string("server")
+    if not _VAULT_SERVER.fullmatch(server):
+        raise AnswersError(
+            reader.path("server"), server, "is not Vault's address: https://HOST[:PORT]"
+        )
+    mount = reader.string("mount", Vault.mount)
+    if not _VAULT_PATH.fullmatch(mount) or len(mount) > 100:
+        raise AnswersError(
+            reader.path("mount"), mount, "is not a KV mount path (letters, digits, _ - /)"
+        )
+    role = reader.string("role", Vault.role)
+    if not _VAULT_ROLE.fullmatch(role) or len(role) > 100:
+        raise AnswersError(
+            reader.path("role"), role, "is not a Vault role name (letters, digits, _ . -)"
+        )
+    reader.finish()
+    return Vault(server.rstrip("/"), mount, role)
+
+
+def _secrets_answers(secrets: Secrets) -> dict[str, Any]:
+    data = asdict(secrets)
+    if secrets.vault is None:
+        del data["vault"]  # platform.yaml says nothing of a store it does not have
+    return data
+
+
 def _read_sections(reader: _Reader) -> dict[str, Any]:
     secrets_r = reader.section("secrets")
+    external_secrets = secrets_r.boolean("external_secrets", True)
+    vault = None
+    if (vault_answers := secrets_r.get("vault")) is not None:
+        vault = _read_vault(secrets_r.section("vault"))
+        if not external_secrets:
+            raise AnswersError(
+                secrets_r.path("vault"), vault_answers, "needs secrets.external_secrets: true"
+            )
     secrets = Secrets(
         sealed_secrets=secrets_r.boolean("sealed_secrets", True),
-        external_secrets=secrets_r.boolean("external_secrets", True),
+        external_secrets=external_secrets,
+        vault=vault,
     )
     secrets_r.finish()
 
@@ -1012,7 +1064,7 @@ def dump_answers(platform: Platform) -> dict[str, Any]:
         "engine": platform.engine,
         "clusters": [_drop_empty(asdict(c)) for c in platform.clusters],
         "tenants": [_tenant_answers(t) for t in platform.tenants],
-        "secrets": asdict(platform.secrets),
+        "secrets": _secrets_answers(platform.secrets),
         "notifications": asdict(platform.notifications),
         "image_automation": asdict(platform.image_automation),
         "sync": {

@@ -48,6 +48,42 @@ def _metadata(text: str) -> dict[Any, Any] | None:
     return metadata if isinstance(metadata, dict) else None
 
 
+def metadata_of(text: str) -> dict[Any, Any] | None:
+    """The ``sops`` mapping of an encrypted file (recipients, lastmodified, mac), or None."""
+    return _metadata(text)
+
+
+def recipients_of(text: str) -> list[str]:
+    """The age recipients (public keys) an encrypted file's data key is wrapped for."""
+    metadata = _metadata(text) or {}
+    entries = metadata.get("age")
+    if not isinstance(entries, list):
+        return []
+    return [
+        str(entry["recipient"]).strip()
+        for entry in entries
+        if isinstance(entry, dict) and entry.get("recipient")
+    ]
+
+
+def read_rules(text: str) -> list[tuple[re.Pattern[str], list[str]]]:
+    """Every creation rule of a .sops.yaml, in order (sops uses the first that matches a
+    path): its compiled ``path_regex`` and its age recipients. Rules without either are left
+    out."""
+    data = yaml.safe_load(text) or {}
+    rules = data.get("creation_rules") if isinstance(data, dict) else None
+    found = []
+    for rule in rules if isinstance(rules, list) else []:
+        if not isinstance(rule, dict) or not rule.get("path_regex") or not rule.get("age"):
+            continue
+        try:
+            pattern = re.compile(str(rule["path_regex"]))
+        except re.error:
+            continue
+        found.append((pattern, [r.strip() for r in str(rule["age"]).split(",") if r.strip()]))
+    return found
+
+
 def mac_of(text: str) -> str | None:
     """The MAC sops keeps for an encrypted file: it changes whenever a value is edited."""
     metadata = _metadata(text)
@@ -111,3 +147,20 @@ def decrypt_file(path: Path, key_file: Path) -> str:
         env=_sops_env({"SOPS_AGE_KEY_FILE": str(key_file)}),
         what=f"sops decrypt {path.name}",
     )
+
+
+def rotate_text(
+    relative: str, ciphertext: str, *, add: str, remove: str, key_file: Path, sops: str
+) -> str:
+    """``sops rotate`` of one encrypted file, from memory to memory: a new data key, every
+    value encrypted again with it, the recipient ``remove`` replaced by ``add``. The data
+    key is opened with ``key_file`` alone; no plaintext is written anywhere."""
+    return run(
+        [
+            sops, "rotate", "--input-type", "yaml", "--output-type", "yaml",
+            "--filename-override", relative, "--add-age", add, "--rm-age", remove, "/dev/stdin",
+        ],
+        input_text=ciphertext,
+        env=_sops_env({"SOPS_AGE_KEY_FILE": str(key_file)}),
+        what=f"sops rotate {relative}",
+    )  # fmt: skip

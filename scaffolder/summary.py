@@ -12,6 +12,7 @@ from scaffolder.model import Platform, default_git_url
 from scaffolder.quoting import shell_word
 
 if TYPE_CHECKING:
+    from scaffolder.commands.rotate import Rotation
     from scaffolder.day2 import Result
 
 
@@ -158,3 +159,25 @@ def day2_data(result: Result) -> dict[str, Any]:
 def day2_files(result: Result) -> list[str]:
     """``--verbose``: every path the command wrote or deleted."""
     return [f"  wrote {p}" for p in result.written] + [f"  deleted {p}" for p in result.deleted]
+
+
+def rotation_summary(done: Rotation) -> str:
+    """What `secrets rotate` did, and the commands that put the new key where it is used."""
+    lines = [
+        f"Rotated the {done.name} age key in {done.repo_dir.name}: {len(done.rotated)} files "
+        "encrypted again (new data keys), .sops.yaml updated"
+        + (", committed." if done.committed else "."),
+    ]
+    if done.recovered:
+        lines.append("An interrupted earlier command was rolled back first.")
+    lines.append(f"New private age key: {done.key.path} (mode 0600, never commit it).")
+    if done.kept is not None:
+        lines.append(f"The old key is kept as {done.kept} until you rotate with --prune-old.")
+    lines += [f"Deleted the old key {path} (--prune-old)." for path in done.pruned]
+    lines += done.next_steps
+    if not done.committed:
+        lines.append(
+            f"Review with: git -C {shell_word(str(done.repo_dir))} status; "
+            "then commit (or pass --commit next time)."
+        )
+    return "\n".join(lines)

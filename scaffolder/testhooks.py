@@ -16,3 +16,12 @@ def pause(variable: str) -> None:
     delay = os.environ.get(variable)
     if delay:
         time.sleep(float(delay))
+
+
+FAIL_AT = "GITOPS_SCAFFOLD_TEST_FAIL_AT"  # a named point of a command: fail there (OSError)
+
+
+def fail_at(point: str) -> None:
+    """Fail like a full disk at ``point`` when the test suite names it in FAIL_AT."""
+    if os.environ.get(FAIL_AT) == point:
+        raise OSError(28, "No space left on device (injected by the test suite)", point)
