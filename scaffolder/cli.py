@@ -80,6 +80,11 @@ def _day2_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--clusters", metavar="A,B", help="spokes to place it on (default: every spoke)"
     )
     add_tenant.add_argument("--repo-url", metavar="URL", help="default: <name>-apps beside git_url")
+    add_tenant.add_argument(
+        "--canary",
+        action="store_true",
+        help="give it the sample canary app (needs progressive_delivery: canary)",
+    )
     add_tenant.add_argument("--no-input", action="store_true", help="ask nothing")
     common(add_tenant)
 
@@ -164,7 +169,7 @@ def _cmd_add_tenant(args: argparse.Namespace) -> int:
 
         clusters = ask_tenant_placement(read_platform(args.repo.absolute()), args.name)
     result = add_tenant(
-        args.repo, args.name, clusters=clusters, repo_url=repo_url,
+        args.repo, args.name, clusters=clusters, repo_url=repo_url, canary=args.canary,
         force=args.force, commit=args.commit,
     )  # fmt: skip
     print(day2_summary(f"Added tenant {args.name}", result))
