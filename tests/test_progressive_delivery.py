@@ -184,7 +184,10 @@ def test_flagger_canary_references_resolve(built: dict[str, dict[str, list[Doc]]
     loadtester = find(everywhere, "HelmRelease", "dev-eu-1", "flagger-loadtester")
     assert loadtester is not None
     url = f"http://{loadtester['spec']['releaseName']}.{loadtester['spec']['targetNamespace']}/"
-    assert all(h["url"] == url for h in hooks.values())
+    assert all(h["url"].startswith(url) for h in hooks.values())
+    assert hooks["load-test"]["url"] == url
+    assert hooks["manual-rollback"] == {"name": "manual-rollback", "type": "rollback",
+                                        "url": url + "rollback/check"}  # fmt: skip
 
 
 def test_flagger_is_pinned_and_its_provider_matches_the_canaries(
@@ -325,8 +328,24 @@ def test_none_writes_no_progressive_delivery_objects(repo_factory: Any, engine: 
     repo = repo_factory(engine).repo_dir
     assert [str(p) for p, d in file_documents(repo) if d.get("kind") in PD_KINDS] == []
     names = [p.relative_to(repo).as_posix() for p in repo.rglob("*") if ".git" not in p.parts]
-    assert [n for n in names if any(w in n for w in ("canary", "flagger", "rollouts"))] == []
+    words = ("canary", "flagger", "rollouts", "progressive")
+    assert [n for n in names if any(w in n for w in words)] == []
     assert "progressive_delivery" not in (repo / "platform.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_docs_page_says_how_to_promote_abort_and_read_a_rollback(
+    repos: dict[str, GeneratedRepo], engine: str
+) -> None:
+    repo = repos[engine].repo_dir
+    page = (repo / "docs/progressive-delivery.md").read_text(encoding="utf-8")
+    for heading in ("## How a canary progresses", "## Promote or abort", "## What a rollback"):
+        assert heading in page
+    assert "In Git" in page and "In the cluster" in page
+    commands = {"flux": "/rollback/open", "argocd": "kubectl argo rollouts abort canary-app"}
+    assert commands[engine] in page
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    assert "## Progressive delivery" in readme and "(team-a)" in readme
 
 
 # --------------------------------------------------------------------------- answers

@@ -44,8 +44,8 @@ def typed(text: str) -> str:
 
 # Every question answered with its default: engine, repo, URL, branch, hub, spoke count,
 # 2 x (name, env, region), tenants, 2 placements, sealed, external, notifications, channel,
-# image automation.
-DEFAULT_KEYS = ENTER * 20
+# image automation, progressive delivery.
+DEFAULT_KEYS = ENTER * 21
 
 CUSTOM_KEYS = "".join(
     [
@@ -66,6 +66,7 @@ CUSTOM_KEYS = "".join(
         DOWN + ENTER,  # notifications: msteams
         typed("platform"),
         "n",  # image automation: no
+        ENTER,  # progressive delivery: none
         DOWN + SPACE + ENTER,  # manual sync envs (dev, prod, staging): prod
     ]
 )
@@ -198,7 +199,7 @@ def test_invalid_answers_are_refused_inline_with_the_model_message_and_asked_aga
         ("Tenant team-b", ENTER + ENTER * 3 + typed("#alerts,ops")),
         (
             model_error(model.check_channel, "notifications.channel", "#alerts,ops"),
-            typed("#alerts") + ENTER,
+            typed("#alerts") + ENTER + ENTER,
         ),
     ]
     with create_pipe_input() as pipe:
@@ -223,7 +224,7 @@ def test_invalid_answers_are_refused_inline_with_the_model_message_and_asked_aga
 
 
 def test_a_suggested_spoke_name_never_clashes_with_an_earlier_answer() -> None:
-    keys = ENTER * 5 + typed("2") + typed("prod-eu-1") + ENTER * 2 + ENTER * 3 + ENTER * 9
+    keys = ENTER * 5 + typed("2") + typed("prod-eu-1") + ENTER * 2 + ENTER * 3 + ENTER * 10
     prompted = drive(keys, engine=None)
     assert [c.name for c in prompted.spokes] == ["prod-eu-1", "spoke-1"]
 
@@ -235,6 +236,22 @@ def test_a_suggested_spoke_name_never_clashes_with_an_earlier_answer() -> None:
 def test_ctrl_c_at_any_question_raises_keyboard_interrupt(answered: int, question: str) -> None:
     with pytest.raises(KeyboardInterrupt):
         drive(ENTER * answered + CTRL_C)
+
+
+def test_progressive_delivery_marks_the_chosen_tenants(tmp_path: Path) -> None:
+    # engine given: every default up to image automation, canary, team-b instead of team-a
+    keys = ENTER * 19 + DOWN + ENTER + SPACE + DOWN + SPACE + ENTER
+    prompted = drive(keys, engine="flux")
+    assert prompted.progressive_delivery == "canary"
+    assert [t.canary for t in prompted.tenants] == [False, True]
+    assert prompted == from_config(
+        tmp_path,
+        {
+            **model.DEFAULT_ANSWERS,
+            "progressive_delivery": "canary",
+            "tenants": ["team-a", {"name": "team-b", "canary": True}],
+        },
+    )
 
 
 def test_input_ending_early_is_one_usage_error() -> None:
