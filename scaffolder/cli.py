@@ -182,8 +182,9 @@ def _secrets_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
         text.SECRETS_EPILOG,
     )  # fmt: skip
     actions = secrets.add_subparsers(
-        dest="action", required=True, parser_class=_Parser, metavar="ACTION"
-    )
+        dest="action", required=True, parser_class=_Parser, metavar="ACTION",
+        help="list, add, seal or rotate (ACTION --help for its options)",
+    )  # fmt: skip
 
     def repo(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
@@ -292,6 +293,10 @@ def _day2_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
     add_tenant.add_argument(
         "--no-input", action="store_true",
         help="ask nothing: without --clusters, place it on every spoke",
+    )  # fmt: skip
+    add_tenant.add_argument(
+        "--canary", action="store_true",
+        help="give it the sample canary app (needs progressive_delivery: canary)",
     )  # fmt: skip
     common(add_tenant)
 
@@ -461,7 +466,7 @@ def _cmd_add_tenant(args: argparse.Namespace) -> int:
 
         clusters = ask_tenant_placement(read_platform(args.repo.absolute()), args.name)
     result = add_tenant(
-        args.repo, args.name, clusters=clusters, repo_url=repo_url,
+        args.repo, args.name, clusters=clusters, repo_url=repo_url, canary=args.canary,
         force=args.force, commit=args.commit,
     )  # fmt: skip
     return _report_day2(args, f"Added tenant {args.name}", result)

@@ -99,6 +99,7 @@ def _tenant_view(
         "sso_group": platform.tenant_sso_group(tenant),
         "quota": asdict(tenant.quota),
         "sample_app": tenant.name == sample_app,
+        "canary": tenant.canary,
     }
 
 
@@ -116,20 +117,30 @@ def chart_views() -> dict[str, dict[str, str]]:
     }
 
 
-# The infrastructure addons the secrets.* switches turn on, in install order:
-# (chart = release = namespace, switch in platform.yaml `secrets`, name in prose).
+# The infrastructure addons platform.yaml switches on, in install order: (chart = release =
+# namespace, switch (a key of addon_switches), name in prose, the engine that installs it as an
+# addon ("" for both), whether it goes to the spokes only). Flux installs Flagger outside this
+# list (progressive_view): on the spokes only, with a configuration of its own.
 ADDONS = (
-    ("sealed-secrets", "sealed_secrets", "Sealed Secrets"),
-    ("external-secrets", "external_secrets", "External Secrets"),
+    ("sealed-secrets", "sealed_secrets", "Sealed Secrets", "", False),
+    ("external-secrets", "external_secrets", "External Secrets", "", False),
+    # Rollouts run where tenants run: never on the hub.
+    ("argo-rollouts", "progressive_delivery", "Argo Rollouts", "argocd", True),
 )
 
 
-def addon_views(platform: Platform) -> list[dict[str, Any]]:
-    """Every addon with its chart, pinned version, namespace and whether it is switched on.
+def addon_switches(platform: Platform) -> dict[str, bool]:
+    """Every addon switch of platform.yaml: secrets.*, and progressive_delivery: canary."""
+    return {
+        **asdict(platform.secrets),
+        "progressive_delivery": platform.progressive_delivery == "canary",
+    }
 
-    Both engines install the addons from here.
-    """
-    switches = asdict(platform.secrets)
+
+def addon_views(platform: Platform) -> list[dict[str, Any]]:
+    """Every addon of the platform's engine with its chart, pinned version, namespace and
+    whether it is switched on. Both engines install the addons from here."""
+    switches = addon_switches(platform)
     charts = chart_views()
     return [
         {
@@ -139,9 +150,55 @@ def addon_views(platform: Platform) -> list[dict[str, Any]]:
             "switch": switch,
             "enabled": switches[switch],
             "namespace": name,
+            "secrets": switch in asdict(platform.secrets),  # an addon for application secrets
+            "spokes_only": spokes_only,
         }
-        for name, switch, title in ADDONS
+        for name, switch, title, engine, spokes_only in ADDONS
+        if engine in ("", platform.engine)
     ]
+
+
+# Flagger (Flux): where it runs on each spoke, the Prometheus its bundled chart installs there,
+# the ingress controller it shifts traffic with.
+FLAGGER_NAMESPACE = "flagger-system"
+INGRESS_NGINX_NAMESPACE = "ingress-nginx"
+# notifications.provider -> Flagger's AlertProvider type (flagger.app/v1beta1 enum: slack,
+# msteams, discord, rocket, gchat); "generic" has none, so canaries of such a platform send
+# no alerts of their own (Flux still reports the Kustomizations).
+FLAGGER_ALERT_TYPES = {
+    "slack": "slack",
+    "msteams": "msteams",
+    "discord": "discord",
+    "googlechat": "gchat",
+}
+
+
+def progressive_view(platform: Platform) -> dict[str, Any]:
+    """What the progressive delivery templates read (progressive_delivery: canary)."""
+    charts = chart_views()
+    enabled = platform.progressive_delivery == "canary"
+    alerts = enabled and platform.notifications.enabled
+    return {
+        "enabled": enabled,
+        "flagger": {**charts["flagger"], "name": "flagger", "namespace": FLAGGER_NAMESPACE},
+        "loadtester": {
+            **charts["loadtester"],
+            "name": "flagger-loadtester",
+            "namespace": FLAGGER_NAMESPACE,
+        },
+        "namespace": FLAGGER_NAMESPACE,
+        "ingress_namespace": INGRESS_NGINX_NAMESPACE,
+        # The flagger chart's bundled Prometheus (prometheus.install): <release>-prometheus.
+        "flagger_prometheus": f"http://flagger-prometheus.{FLAGGER_NAMESPACE}:9090",
+        # Argo Rollouts brings no Prometheus: the analysis queries the one the cluster runs
+        # (kube-prometheus-stack's operated Service in namespace monitoring by default).
+        "rollouts_prometheus": "http://prometheus-operated.monitoring.svc:9090",
+        # "": no AlertProvider (progressive delivery or notifications off, or a provider
+        # Flagger has no type for)
+        "alert_type": FLAGGER_ALERT_TYPES.get(platform.notifications.provider, "")
+        if alerts
+        else "",
+    }
 
 
 # notifications.provider -> the argocd-notifications service, whether the subscription's
@@ -224,6 +281,9 @@ def platform_view(platform: Platform) -> dict[str, Any]:
         "addons": addon_views(platform),
         # External Secrets' Vault store (server, mount, role), or None
         "vault": asdict(platform.secrets.vault) if platform.secrets.vault else None,
+        # dump_answers leaves progressive_delivery out when it is none
+        "progressive_delivery": platform.progressive_delivery,
+        "progressive": progressive_view(platform),
         "git_source_url": git_url_form(platform.git_url),
         "sample_app_tenant": sample_app,
         "notifier": notifier_view(platform),

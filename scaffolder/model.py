@@ -29,6 +29,9 @@ VERSION_FIELD = "gitops_scaffold_version"
 ROLES = ("hub", "spoke")
 NOTIFICATION_PROVIDERS = ("slack", "msteams", "discord", "googlechat", "generic")
 SYNC_WINDOW_KINDS = ("allow", "deny")
+# progressive_delivery: none, or canary (Flagger on Flux, Argo Rollouts on Argo CD, and a sample
+# canary app for each tenant with `canary: true`).
+PROGRESSIVE_DELIVERY = ("none", "canary")
 
 # Derived names append suffixes (e.g. "<cluster>-infra-controllers", "<tenant>-reconciler"),
 # so both stay well below the 63-character DNS label limit.
@@ -160,6 +163,7 @@ class Tenant:
     path: str = "./deploy"
     sso_group: str = ""  # default: "<tenant>-admins"
     quota: Quota = field(default_factory=Quota)
+    canary: bool = False  # the sample canary app (needs progressive_delivery: canary)
 
 
 @dataclass(frozen=True)
@@ -234,6 +238,7 @@ class Platform:
     sync: Sync = field(default_factory=Sync)
     sso: Sso = field(default_factory=Sso)
     ci: Ci = field(default_factory=Ci)
+    progressive_delivery: str = "none"
     # The gitops-scaffold version that last wrote the repo (platform.yaml records it; `update`
     # compares it with the running version). Not an answer: equal platforms may differ in it.
     generator_version: str = field(default="", compare=False)
@@ -852,8 +857,9 @@ def _read_tenant(data: object, where: str) -> Tenant:
     if sso_group:
         check_group(reader.path("sso_group"), sso_group)
     quota = _read_quota(reader.section("quota"))
+    canary = reader.boolean("canary", Tenant.canary)
     reader.finish()
-    return Tenant(name, clusters, repo_url, path, sso_group, quota)
+    return Tenant(name, clusters, repo_url, path, sso_group, quota, canary)
 
 
 def _read_sync_window(data: object, where: str) -> SyncWindow:
@@ -974,6 +980,12 @@ def _read_sections(reader: _Reader) -> dict[str, Any]:
     source = ci_r.string("gitops_scaffold_source", default_gitops_scaffold_source(), _redact_url)
     ci = Ci(gitops_scaffold_source=check_gitops_scaffold_source(source_field, source))
     ci_r.finish()
+
+    progressive_delivery = check_choice(
+        "progressive_delivery",
+        reader.string("progressive_delivery", Platform.progressive_delivery),
+        PROGRESSIVE_DELIVERY,
+    )
     return {
         "secrets": secrets,
         "notifications": notifications,
@@ -981,6 +993,7 @@ def _read_sections(reader: _Reader) -> dict[str, Any]:
         "sync": Sync(manual_envs, windows),
         "sso": sso,
         "ci": ci,
+        "progressive_delivery": progressive_delivery,
     }
 
 
@@ -1050,6 +1063,19 @@ def check_topology(platform: Platform) -> None:
                 raise AnswersError(
                     f"sync.windows[{i}].envs[{j}]", env, "is not the env of any cluster"
                 )
+    for i, tenant in enumerate(platform.tenants):
+        check_tenant_canary(f"tenants[{i}].canary", tenant.canary, platform.progressive_delivery)
+
+
+def check_tenant_canary(where: str, canary: bool, progressive_delivery: str) -> bool:
+    """A tenant's sample canary needs the platform's progressive delivery controllers."""
+    if canary and progressive_delivery != "canary":
+        raise AnswersError(
+            where,
+            canary,
+            f"needs progressive_delivery: canary (the platform's is {progressive_delivery})",
+        )
+    return canary
 
 
 # --------------------------------------------------------------------------- output
@@ -1077,6 +1103,10 @@ def dump_answers(platform: Platform) -> dict[str, Any]:
     # would otherwise supply one (so platform.yaml reads back as this platform anywhere).
     if platform.ci.gitops_scaffold_source or default_gitops_scaffold_source():
         data["ci"] = asdict(platform.ci)
+    # Written when it is on: a platform without it reads back the same, and platform.yaml of
+    # every repo generated before it existed stays as it was.
+    if platform.progressive_delivery != Platform.progressive_delivery:
+        data["progressive_delivery"] = platform.progressive_delivery
     return data
 
 
@@ -1096,6 +1126,8 @@ def _tenant_answers(tenant: Tenant) -> dict[str, Any]:
         data["sso_group"] = tenant.sso_group
     if tenant.quota != Quota():
         data["quota"] = asdict(tenant.quota)
+    if tenant.canary:
+        data["canary"] = True
     return data
 
 

@@ -211,7 +211,7 @@ def _ask(
         "engine": engine,
         "clusters": clusters,
         "tenants": tenants,
-        **_ask_options(asker, defaults, engine, clusters),
+        **_ask_options(asker, defaults, engine, clusters, tenants),
     }
 
 
@@ -353,8 +353,14 @@ def _cluster_title(cluster: dict[str, str]) -> str:
 
 
 def _ask_options(
-    asker: _Asker, defaults: model.Platform, engine: str, clusters: list[dict[str, str]]
+    asker: _Asker,
+    defaults: model.Platform,
+    engine: str,
+    clusters: list[dict[str, str]],
+    tenants: list[dict[str, Any]],
 ) -> dict[str, Any]:
+    """The platform's options; a tenant that gets the sample canary app is marked in
+    ``tenants`` (``canary: true``)."""
     secrets = {
         "sealed_secrets": asker.confirm(
             "Sealed Secrets (commit secrets encrypted for one cluster)?",
@@ -383,11 +389,33 @@ def _ask_options(
         "Image automation (bump image tags in git when new ones are pushed)?",
         defaults.image_automation.enabled,
     )
+    progressive_delivery = asker.select(
+        "Progressive delivery (canary releases: Flagger on Flux, Argo Rollouts on Argo CD)",
+        [
+            questionary.Choice("none", "none"),
+            questionary.Choice(
+                "canary (the controller on every spoke, a sample per tenant)", "canary"
+            ),
+        ],
+        defaults.progressive_delivery,
+    )
     options: dict[str, Any] = {
         "secrets": secrets,
         "notifications": notifications,
         "image_automation": {"enabled": image_automation},
     }
+    if progressive_delivery == "canary":
+        options["progressive_delivery"] = progressive_delivery
+        chosen = asker.checkbox(
+            "Tenants that get the sample canary app",
+            [
+                questionary.Choice(t["name"], t["name"], checked=index == 0)
+                for index, t in enumerate(tenants)
+            ],
+        )
+        for tenant in tenants:
+            if tenant["name"] in chosen:
+                tenant["canary"] = True
     if engine == "argocd":
         envs = sorted({c["env"] for c in clusters if c["role"] == "spoke"})
         manual = asker.checkbox(

@@ -18,6 +18,16 @@ VERSIONS: dict[str, str] = {
     # argocd-image-updater chart 1.3.1 ships Argo CD Image Updater v1.3.0 (the ImageUpdater CRD):
     # 1.3.0 took v1.3.0 (2026-09-02), 1.3.1 only fixed its metrics Service (argo-helm releases).
     "argocd_image_updater_chart": "1.3.1",
+    # Progressive delivery (progressive_delivery: canary). Flagger's charts share its release
+    # tags: chart flagger 1.44.0 is Flagger v1.44.0 (appVersion 1.44.0, the CRDs the bundled
+    # flagger.app schemas were made from), and chart loadtester 0.38.0 is the load tester that
+    # release ships (ghcr.io/fluxcd/flagger-loadtester:0.38.0).
+    "flagger_chart": "1.44.0",
+    "flagger_loadtester_chart": "0.38.0",
+    # argo-rollouts chart 2.41.1 is the release that took Argo Rollouts v1.9.1 (argo-helm release
+    # notes: "Update dependency argoproj/argo-rollouts to v1.9.1"), the CRDs of the bundled
+    # argoproj.io Rollout/AnalysisTemplate schemas.
+    "argo_rollouts_chart": "2.41.1",
     # Images used by generated Jobs (Argo CD PreSync hook)
     "kubectl_image": "registry.k8s.io/kubectl:v1.33.5",
     # Image of the image-automation sample app (Flux bumps it within the ImagePolicy range)
@@ -36,6 +46,10 @@ CHARTS: dict[str, tuple[str, str]] = {
     # (bitnami/sealed-secrets issue 1982). It publishes no OCI chart.
     "sealed-secrets": ("https://bitnami.github.io/sealed-secrets", "sealed_secrets_chart"),
     "external-secrets": ("https://charts.external-secrets.io", "external_secrets_chart"),
+    "argo-rollouts": (ARGO_HELM, "argo_rollouts_chart"),
+    # Flagger's Helm repository holds both of its charts.
+    "flagger": ("https://flagger.app", "flagger_chart"),
+    "loadtester": ("https://flagger.app", "flagger_loadtester_chart"),
 }
 
 # Charts their project also publishes as OCI artifacts: chart name -> OCI repository (the

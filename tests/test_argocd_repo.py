@@ -418,7 +418,9 @@ def test_go_templates_survive_jinja_exactly(repo: ArgoRepo) -> None:
     rendered = "\n".join(p.read_text() for p in repo.root.rglob("*.yaml") if ".git" not in p.parts)
     fragments = set()
     for template in (CHECKOUT / "templates" / "argocd").rglob("*"):
-        if template.is_file():
+        # a tenant's sample canary renders only with progressive delivery on (its Go template
+        # is checked in tests/test_progressive_delivery.py)
+        if template.is_file() and "canary" not in template.parts:
             text = template.read_text()
             fragments |= set(re.findall(r"{% raw %}(.*?){% endraw %}", text, re.S))
             fragments |= {f"{{{{ {e} }}}}" for e in re.findall(r'\bgo\("([^"]+)"\)', text)}

@@ -23,6 +23,7 @@ def test_the_answers_example_is_valid_and_uses_every_section() -> None:
     assert set(example) == {
         "repo_name", "git_url", "git_branch", "engine", "clusters", "tenants",
         "secrets", "notifications", "image_automation", "sync", "sso", "ci",
+        "progressive_delivery",
     }  # fmt: skip
 
 

@@ -44,8 +44,8 @@ def typed(text: str) -> str:
 
 # Every question answered with its default: engine, repo, URL, branch, hub, spoke count,
 # 2 x (name, env, region), tenants, 2 placements, sealed, external, notifications, channel,
-# image automation, and "write" on the review screen.
-DEFAULT_KEYS = ENTER * 21
+# image automation, progressive delivery, and "write" on the review screen.
+DEFAULT_KEYS = ENTER * 22
 
 CUSTOM_KEYS = "".join(
     [
@@ -66,6 +66,7 @@ CUSTOM_KEYS = "".join(
         DOWN + ENTER,  # notifications: msteams
         typed("platform"),
         "n",  # image automation: no
+        ENTER,  # progressive delivery: none
         DOWN + SPACE + ENTER,  # manual sync envs (dev, prod, staging): prod
         ENTER,  # review: write
     ]
@@ -199,7 +200,7 @@ def test_invalid_answers_are_refused_inline_with_the_model_message_and_asked_aga
         ("Tenant team-b", ENTER + ENTER * 3 + typed("#alerts,ops")),
         (
             model_error(model.check_channel, "notifications.channel", "#alerts,ops"),
-            typed("#alerts") + ENTER,
+            typed("#alerts") + ENTER + ENTER,
         ),
         ("with these answers?", ENTER),  # the review screen: write
     ]
@@ -225,7 +226,7 @@ def test_invalid_answers_are_refused_inline_with_the_model_message_and_asked_aga
 
 
 def test_a_suggested_spoke_name_never_clashes_with_an_earlier_answer() -> None:
-    keys = ENTER * 5 + typed("2") + typed("prod-eu-1") + ENTER * 2 + ENTER * 3 + ENTER * 9
+    keys = ENTER * 5 + typed("2") + typed("prod-eu-1") + ENTER * 2 + ENTER * 3 + ENTER * 10
     prompted = drive(keys, engine=None)
     assert [c.name for c in prompted.spokes] == ["prod-eu-1", "spoke-1"]
 
@@ -237,6 +238,22 @@ def test_a_suggested_spoke_name_never_clashes_with_an_earlier_answer() -> None:
 def test_ctrl_c_at_any_question_raises_keyboard_interrupt(answered: int, question: str) -> None:
     with pytest.raises(KeyboardInterrupt):
         drive(ENTER * answered + CTRL_C)
+
+
+def test_progressive_delivery_marks_the_chosen_tenants(tmp_path: Path) -> None:
+    # engine given: every default up to image automation, canary, team-b instead of team-a
+    keys = ENTER * 19 + DOWN + ENTER + SPACE + DOWN + SPACE + ENTER + ENTER  # review: write
+    prompted = drive(keys, engine="flux")
+    assert prompted.progressive_delivery == "canary"
+    assert [t.canary for t in prompted.tenants] == [False, True]
+    assert prompted == from_config(
+        tmp_path,
+        {
+            **model.DEFAULT_ANSWERS,
+            "progressive_delivery": "canary",
+            "tenants": ["team-a", {"name": "team-b", "canary": True}],
+        },
+    )
 
 
 def test_input_ending_early_is_one_usage_error() -> None:
@@ -336,7 +353,7 @@ def test_a_prompted_repo_has_the_same_platform_yaml_as_one_from_config(tmp_path:
 
 def test_an_existing_folder_is_refused_where_the_name_is_asked(tmp_path: Path) -> None:
     (tmp_path / "acme-platform").mkdir()
-    keys = ENTER + ENTER + typed("other-platform") + ENTER * 19
+    keys = ENTER + ENTER + typed("other-platform") + ENTER * 20
     with create_pipe_input() as pipe:
         pipe.send_text(keys)
         pipe.close()
@@ -352,9 +369,9 @@ def test_an_existing_folder_is_refused_where_the_name_is_asked(tmp_path: Path) -
 
 def test_the_review_screen_shows_the_answers_and_can_go_back() -> None:
     screen = io.StringIO()
-    first_round = ENTER * 20 + DOWN + ENTER  # every default, then "change the answers"
+    first_round = ENTER * 21 + DOWN + ENTER  # every default, then "change the answers"
     # every question again with the last answers suggested: keep all but the repo name
-    second_round = ENTER + typed("second-platform") + ENTER * 18 + ENTER
+    second_round = ENTER + typed("second-platform") + ENTER * 19 + ENTER
     with create_pipe_input() as pipe:
         pipe.send_text(first_round + second_round)
         pipe.close()
@@ -377,7 +394,7 @@ def test_changed_answers_are_suggested_again(tmp_path: Path) -> None:
     keys += ENTER * 4  # engine, repo, URL and branch as answered
     keys += ENTER * 2 + ENTER * 9  # hub, 3 spokes with their answers
     keys += ENTER + ENTER + ENTER  # tenants, and their placements as chosen
-    keys += ENTER + ENTER + ENTER + ENTER + ENTER  # secrets x2, notifications, channel, images
+    keys += ENTER * 6  # secrets x2, notifications, channel, images, progressive delivery
     keys += ENTER + ENTER  # manual sync as chosen; review: write
     prompted = drive(keys)
     assert prompted == from_config(tmp_path, CUSTOM_CONFIG)
@@ -385,7 +402,7 @@ def test_changed_answers_are_suggested_again(tmp_path: Path) -> None:
 
 def test_cancel_on_the_review_screen_saves_the_answers_and_writes_nothing(tmp_path: Path) -> None:
     out, cwd = tmp_path / "out", tmp_path / "cwd"
-    cancel = ENTER * 20 + DOWN + DOWN + ENTER
+    cancel = ENTER * 21 + DOWN + DOWN + ENTER
     code, screen, stderr = run_in_terminal(
         ["new", "--output-dir", out], cancel, cwd=cwd, home=tmp_path / "home"
     )

@@ -26,19 +26,28 @@ def add_tenant(
     repo_url: str | None = None,
     path: str | None = None,
     sso_group: str | None = None,
+    canary: bool = False,
     force: bool = False,
     commit: bool = False,
 ) -> day2.Result:
-    """Add tenant ``name`` (on ``clusters``, default every spoke) to the repo at ``repo_dir``."""
+    """Add tenant ``name`` (on ``clusters``, default every spoke) to the repo at ``repo_dir``;
+    ``canary``: with the sample canary app (the platform's progressive_delivery is canary)."""
     repo_dir = repo_dir.absolute()
     current = read_answers(repo_dir)
     old = current.platform
     if any(t.name == name for t in old.tenants):
         raise UsageError(f"tenant {name} is already in {PLATFORM_FILE}; nothing was changed")
+    if canary and old.progressive_delivery != "canary":
+        raise UsageError(
+            f"--canary needs progressive_delivery: canary in {PLATFORM_FILE} (it is "
+            f"{old.progressive_delivery}); nothing was changed"
+        )
     entry: dict[str, Any] = {"name": name}
     optional = {"clusters": list(clusters) if clusters else None, "repo_url": repo_url,
                 "path": path, "sso_group": sso_group}  # fmt: skip
     entry.update({key: value for key, value in optional.items() if value})
+    if canary:
+        entry["canary"] = True
     answers, new = current.edited([Append(("tenants",), entry)])
     return _apply(repo_dir, old, new, answers, f"Add tenant {name}", force, commit)
 
