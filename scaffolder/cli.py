@@ -56,7 +56,28 @@ def build_parser() -> argparse.ArgumentParser:
         "scripts (repeatable or comma-separated; YAML syntax is always checked)",
     )
     _day2_parsers(commands)
+    _update_parsers(commands)
     return parser
+
+
+def _update_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
+    repo_help = "the platform repo (default: the current folder)"
+    update = commands.add_parser(
+        "update", help="merge what this version generates into a repo (hand edits kept)"
+    )
+    update.add_argument("--repo", type=Path, default=Path("."), metavar="PATH", help=repo_help)
+    update.add_argument(
+        "--dry-run", action="store_true", help="list the files that would change; change nothing"
+    )
+    update.add_argument(
+        "--conflict", choices=("inline", "rej"), default="inline",
+        help="a conflict as markers in the file (inline, default) or as <file>.rej beside it, "
+        "the file keeping yours (rej)",
+    )  # fmt: skip
+    check = commands.add_parser(
+        "check", help="exit 1 when update would change the repo (a newer version), else 0"
+    )
+    check.add_argument("--repo", type=Path, default=Path("."), metavar="PATH", help=repo_help)
 
 
 def _day2_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -202,6 +223,24 @@ def _cmd_remove_cluster(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_update(args: argparse.Namespace) -> int:
+    from scaffolder.commands.update import update
+    from scaffolder.summary import update_summary
+
+    result = update(args.repo, dry_run=args.dry_run, conflict=args.conflict)
+    print(update_summary(result))
+    return 1 if result.conflicts else 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from scaffolder.commands.update import check
+    from scaffolder.summary import check_summary
+
+    result = check(args.repo)
+    print(check_summary(result))
+    return 0 if result.up_to_date else 1
+
+
 _COMMANDS = {
     "new": _cmd_new,
     "validate": _cmd_validate,
@@ -209,6 +248,8 @@ _COMMANDS = {
     "remove-tenant": _cmd_remove_tenant,
     "add-cluster": _cmd_add_cluster,
     "remove-cluster": _cmd_remove_cluster,
+    "update": _cmd_update,
+    "check": _cmd_check,
 }
 
 

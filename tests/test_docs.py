@@ -26,7 +26,7 @@ def test_the_answers_example_is_valid_and_uses_every_section() -> None:
     }  # fmt: skip
 
 
-COMMANDS = "new|validate|add-tenant|remove-tenant|add-cluster|remove-cluster"
+COMMANDS = "new|validate|add-tenant|remove-tenant|add-cluster|remove-cluster|update|check"
 
 
 @pytest.mark.parametrize(
