@@ -139,6 +139,14 @@ def _commit(repo_dir: Path, message: str, *paths: str) -> None:
     )  # fmt: skip
 
 
+def head_ref(repo_dir: Path) -> str | None:
+    """The branch checked out (refs/heads/...), None on a detached HEAD."""
+    try:
+        return _git(repo_dir, "symbolic-ref", "-q", "HEAD", what="git symbolic-ref").strip()
+    except ToolFailedError:
+        return None
+
+
 def work_tree_root(path: Path) -> Path | None:
     """The top of the git work tree holding ``path`` (None outside one)."""
     try:

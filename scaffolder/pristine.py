@@ -120,8 +120,8 @@ def record_change(
     whether there was a branch to write on."""
     repo_dir = transaction.repo_dir
     parent = git.commit_of(repo_dir, REF)
-    if parent is None:
-        return False
+    if parent is None or git.head_ref(repo_dir) == REF:
+        return False  # no record, or checked out (its files are the work tree's then)
     removed = set(removed)
     meta = _read_meta(repo_dir, parent, f"branch {BRANCH}")
     sops_files = {p: f for p, f in meta[1].items() if p not in removed}

@@ -119,6 +119,8 @@ def update_summary(result: UpdateResult) -> str:
         for path in result.conflicts:
             where = f" (your version kept; theirs in {rejects[path]})" if path in rejects else ""
             lines.append(f"  CONFLICT {path}{where}")
+    elif not result.changed and result.old_version == result.new_version and not result.notes:
+        lines.append(f"{repo} is up to date with gitops-scaffold {result.new_version}.")
     else:
         lines.append(
             f"Updated {repo} {versions}: {len(result.written)} files written, "
@@ -127,7 +129,8 @@ def update_summary(result: UpdateResult) -> str:
     if result.notes:
         lines.append("Left alone (yours to check):")
         lines += [f"  {note.path}: {note.reason}" for note in result.notes]
-    if not result.dry_run:
+    nothing = not result.changed and result.old_version == result.new_version
+    if not result.dry_run and not nothing:
         lines.append(
             f"Review with: git -C {shell_word(str(result.repo_dir))} status; then commit "
             "(and push the branch gitops-scaffold/pristine with it)."

@@ -47,6 +47,7 @@ ARGOCD_TENANT_FILE = "tenants/team-a/argocd/apps.yaml"
 TENANT_FILE = {"flux": FLUX_TENANT_FILE, "argocd": ARGOCD_TENANT_FILE}
 NEW_FILE = "docs/upgrading.md"
 SOPS_FILE = "clusters/dev-eu-1/secrets/cluster-secrets.sops.yaml"
+GONE_FILE = "tenants/{}/examples/sealed-secret.yaml"  # B no longer writes it (Flux)
 
 
 def _replace(path: Path, old: str, new: str) -> None:
@@ -58,7 +59,8 @@ def _replace(path: Path, old: str, new: str) -> None:
 @pytest.fixture(scope="session")
 def template_b(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Version B of the template: a copy of A with a field added to a tenant's Flux
-    Kustomization and Argo CD ApplicationSet, a new placeholder in a SOPS file, a new file."""
+    Kustomization and Argo CD ApplicationSet, a new placeholder in a SOPS file, a new file,
+    and a Flux tenant file gone."""
     root = tmp_path_factory.mktemp("template-b")
     source = template_root()
     shutil.copy(source / "cookiecutter.json", root / "cookiecutter.json")
@@ -80,6 +82,11 @@ def template_b(tmp_path_factory: pytest.TempPathFactory) -> Path:
     secrets.write_text(
         secrets.read_text(encoding="utf-8") + "  another-token: REPLACE-ME\n", encoding="utf-8"
     )
+    (flux_tenant / "{{cookiecutter._tenant.name}}/examples/sealed-secret.yaml").unlink()
+    unit = root / "templates/flux/tenant/cookiecutter.json"
+    config = json.loads(unit.read_text(encoding="utf-8"))
+    del config["_when"]["tenants/{{cookiecutter._tenant.name}}/examples"]
+    unit.write_text(json.dumps(config), encoding="utf-8")
     docs = root / ROOT_SKELETON / "docs"
     docs.mkdir()
     (docs / "upgrading.md").write_text(
@@ -166,6 +173,7 @@ def test_an_untouched_repo_updates_to_b_cleanly(
     for path, content in render.items():
         assert (repo / path).read_text(encoding="utf-8") == content, path
     assert (repo / NEW_FILE).is_file()
+    assert (repo / GONE_FILE.format("team-a")).exists() is (engine == "argocd")
     tenant = (repo / TENANT_FILE[engine]).read_text(encoding="utf-8")
     assert "force: false" in tenant or "applicationsSync: create-update" in tenant
     # platform.yaml: the version edited in place, the comments kept.
@@ -180,9 +188,11 @@ def test_an_untouched_repo_updates_to_b_cleanly(
     assert meta["gitops_scaffold_version"] == VERSION_B
     assert git(repo, "show", f"{pristine.BRANCH}:{NEW_FILE}") == render[NEW_FILE]
     commit_all(repo, "update")
-    again = update(repo)
-    assert not again.changed and not again.conflicts
+    record = git(repo, "rev-parse", pristine.BRANCH)
+    code, out, _ = run_main(["update", "--repo", str(repo)], capsys)
+    assert (code, out) == (0, f"{repo.name} is up to date with gitops-scaffold {VERSION_B}.\n")
     assert git(repo, "status", "--porcelain") == ""
+    assert git(repo, "rev-parse", pristine.BRANCH) == record  # not even a new record
     assert_valid(repo)
 
 
@@ -194,6 +204,7 @@ def test_a_hand_edit_survives_and_b_is_merged_in(
     edited = repo / TENANT_FILE[engine]
     if engine == "flux":
         _replace(edited, "  interval: 10m\n", "  interval: 30m\n")
+        _replace(repo / GONE_FILE.format("team-b"), "# ", "# mine: ")
     else:
         _replace(edited, "              revision: HEAD\n", "              revision: main\n")
     commit_all(repo)
@@ -205,6 +216,11 @@ def test_a_hand_edit_survives_and_b_is_merged_in(
     else:
         assert "revision: main" in text and "applicationsSync: create-update" in text
     assert (repo / NEW_FILE).is_file()
+    if engine == "flux":  # B no longer writes it: deleted where untouched, kept where edited
+        assert GONE_FILE.format("team-a") in result.deleted
+        assert (repo / GONE_FILE.format("team-b")).is_file()
+        reasons = {note.path: note.reason for note in result.notes}
+        assert "edited: not deleted" in reasons[GONE_FILE.format("team-b")]
     # The merged file holds a hand edit: never recorded as this tool's own output.
     from scaffolder import written
 
@@ -269,6 +285,26 @@ def test_rej_keeps_yours_and_writes_the_hunk_beside_it(
     assert f"?? {path}.rej" in status and all(path not in line[3:] for line in status[:0])
 
 
+def test_files_deleted_or_replaced_by_hand_stay_that_way(
+    made_with_a: Callable[[str], GeneratedRepo], tmp_path: Path, version_b: Path
+) -> None:
+    repo = copy_repo(made_with_a("flux"), tmp_path)
+    deleted = "tenants/team-b/sync/sync.yaml"
+    (repo / deleted).unlink()
+    (repo / SOPS_FILE).unlink()
+    (repo / FLUX_TENANT_FILE).unlink()
+    (repo / FLUX_TENANT_FILE).symlink_to("../../team-b/sync/kustomization.yaml")
+    commit_all(repo, "mine")
+    result = update(repo)
+    reasons = {note.path: note.reason for note in result.notes}
+    assert reasons[deleted] == "deleted here, changed by the new version: not written again"
+    assert reasons[SOPS_FILE] == "encrypted, deleted here: not written again"
+    assert reasons[FLUX_TENANT_FILE] == "not a regular file here: left alone"
+    assert not (repo / deleted).exists() and not (repo / SOPS_FILE).exists()
+    assert (repo / FLUX_TENANT_FILE).is_symlink()
+    assert not result.conflicts
+
+
 # --------------------------------------------------------------------------- SOPS files
 
 
@@ -323,7 +359,17 @@ def test_dry_run_changes_nothing(
     assert snapshot(repo) == before
     assert f"  add      {NEW_FILE}" in out
     assert f"  update   {FLUX_TENANT_FILE}" in out
+    assert f"  delete   {GONE_FILE.format('team-a')}" in out
     assert "nothing was written" in out
+    # A conflict shows as one too, still without a change.
+    (repo / FLUX_TENANT_FILE).write_text(
+        (repo / FLUX_TENANT_FILE).read_text(encoding="utf-8") + "  force: true\n", "utf-8"
+    )
+    commit_all(repo)
+    before = snapshot(repo)
+    code, out, _ = run_main(["update", "--repo", str(repo), "--dry-run"], capsys)
+    assert code == 1 and f"  conflict {FLUX_TENANT_FILE}" in out
+    assert snapshot(repo) == before
 
 
 def test_a_dirty_worktree_is_refused(
@@ -343,6 +389,12 @@ def test_a_dirty_worktree_is_refused(
     (repo / "notes.txt").write_text("untracked\n", encoding="utf-8")
     code, _, err = run_main(["update", "--repo", str(repo)], capsys)
     assert code == 2 and "notes.txt" in one_error_line(err)
+    (repo / "notes.txt").unlink()
+    answers = (repo / PLATFORM_FILE).read_bytes()
+    git(repo, "checkout", "--quiet", pristine.BRANCH)
+    (repo / PLATFORM_FILE).write_bytes(answers)
+    code, _, err = run_main(["update", "--repo", str(repo)], capsys)
+    assert code == 2 and "is checked out" in one_error_line(err)
 
 
 def test_a_failure_halfway_leaves_the_repo_byte_identical(

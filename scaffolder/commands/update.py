@@ -139,6 +139,11 @@ def _update(
     repo_dir: Path, answers: AnswersText, *, dry_run: bool, conflict: ConflictStyle,
     into: Transaction | None = None,
 ) -> UpdateResult:  # fmt: skip
+    if git.head_ref(repo_dir) == pristine.REF:
+        raise UsageError(
+            f"the branch {pristine.BRANCH} is checked out: it is the record of what "
+            "gitops-scaffold generated; check out your main branch first; nothing was changed"
+        )
     dirty = git.status(repo_dir)
     if dirty:
         raise UsageError(
