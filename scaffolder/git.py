@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,11 @@ class NewCommit:
     # None: ``files`` is the whole tree; else the parent's tree with ``files`` written and
     # these paths deleted
     deleted: Sequence[str] | None = None
+    by_tool: bool = False  # authored by gitops-scaffold itself, not the configured identity
+
+
+# Who writes the commits of the tool's own records (no person's identity needed, or looked up).
+TOOL_IDENTITY = "gitops-scaffold <gitops-scaffold@localhost>"
 
 
 def commit_new_tree(
@@ -83,11 +89,15 @@ def write_commits(repo_dir: Path, commits: Sequence[NewCommit]) -> None:
     options as `_commit`: the configured identity (else the tool's), no hooks, no signature.
     """
     git = require("git")
-    env = _env(repo_dir, identity=True)
-    author, committer = (
-        run([git, "var", f"GIT_{who}_IDENT"], cwd=repo_dir, env=env, what="git var").strip()
-        for who in ("AUTHOR", "COMMITTER")
-    )
+    people = any(not commit.by_tool for commit in commits)
+    env = _env(repo_dir, identity=people)
+    author = committer = ""
+    if people:
+        author, committer = (
+            run([git, "var", f"GIT_{who}_IDENT"], cwd=repo_dir, env=env, what="git var").strip()
+            for who in ("AUTHOR", "COMMITTER")
+        )
+    tool = f"{TOOL_IDENTITY} {int(time.time())} +0000"
     stream = bytearray()
     marks: dict[bytes, int] = {}
     for commit in commits:
@@ -99,7 +109,8 @@ def write_commits(repo_dir: Path, commits: Sequence[NewCommit]) -> None:
     for commit in commits:
         text = commit.message.encode("utf-8")
         stream += f"commit {commit.ref}\n".encode()
-        stream += b"author " + author.encode("utf-8") + b"\ncommitter " + committer.encode("utf-8")
+        who, by = (tool, tool) if commit.by_tool else (author, committer)
+        stream += b"author " + who.encode("utf-8") + b"\ncommitter " + by.encode("utf-8")
         stream += b"\ndata %d\n%s\n" % (len(text), text)
         if commit.parent:
             stream += f"from {commit.parent}\n".encode()
@@ -140,11 +151,13 @@ def _commit(repo_dir: Path, message: str, *paths: str) -> None:
 
 
 def head_ref(repo_dir: Path) -> str | None:
-    """The branch checked out (refs/heads/...), None on a detached HEAD."""
+    """The branch checked out (refs/heads/...), None on a detached HEAD (read from .git/HEAD:
+    no process)."""
     try:
-        return _git(repo_dir, "symbolic-ref", "-q", "HEAD", what="git symbolic-ref").strip()
-    except ToolFailedError:
+        head = (repo_dir / ".git" / "HEAD").read_text(encoding="utf-8", errors="replace")
+    except OSError:
         return None
+    return head[5:].strip() if head.startswith("ref: ") else None
 
 
 def work_tree_root(path: Path) -> Path | None:
@@ -258,14 +271,35 @@ def tree_files(
     return files, other
 
 
-def blob_at(repo_dir: Path, commit: str, path: str, limit: int) -> bytes:
-    """The file ``path`` of ``commit`` (at most ``limit`` bytes, else refused)."""
-    spec = f"{commit}:{path}"
-    size = int(_git(repo_dir, "cat-file", "-s", spec, what="git cat-file").strip() or 0)
-    if size > limit:
-        raise ToolFailedError(f"{spec} is larger than {limit} bytes")
-    return run_bytes([require("git"), "cat-file", "blob", spec], None, cwd=repo_dir,
-                     env=_env(repo_dir), what="git cat-file")  # fmt: skip
+def read_objects(
+    repo_dir: Path, names: Sequence[str], limit: int
+) -> list[tuple[str, bytes] | None]:
+    """(id, content) of each object ``names`` names (``<rev>``, ``<rev>:<path>``), None for a
+    missing one; one larger than ``limit`` is refused before it is read."""
+    git = require("git")
+    env = _env(repo_dir)
+    request = "".join(f"{n}\n" for n in names)
+    sizes = run([git, "cat-file", "--batch-check"], cwd=repo_dir, env=env, input_text=request,
+                what="git cat-file")  # fmt: skip
+    for line in sizes.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[2].isdigit() and int(fields[2]) > limit:
+            raise ToolFailedError(f"{fields[0]} is larger than {limit} bytes")
+    out = run_bytes([git, "cat-file", "--batch"], request.encode(), cwd=repo_dir, env=env,
+                    what="git cat-file")  # fmt: skip
+    found: list[tuple[str, bytes] | None] = []
+    at = 0
+    for _ in names:
+        header_end = out.index(b"\n", at)
+        header = out[at:header_end].split()
+        if len(header) != 3 or not header[2].isdigit():
+            found.append(None)  # "<name> missing" (or ambiguous)
+            at = header_end + 1
+            continue
+        size = int(header[2])
+        found.append((header[0].decode(), out[header_end + 1 : header_end + 1 + size]))
+        at = header_end + 1 + size + 1
+    return found
 
 
 def merge_file(

@@ -91,7 +91,8 @@ def new_commit(
 ) -> git.NewCommit:
     """The commit of a whole render (``new``, ``update``)."""
     files = {**plain, META: (_meta(version, fingerprints), False)}
-    return git.NewCommit(REF, files, f"gitops-scaffold {version}: generated files", parent)
+    message = f"gitops-scaffold {version}: generated files"
+    return git.NewCommit(REF, files, message, parent, by_tool=True)
 
 
 def _guard(transaction: Transaction) -> None:
@@ -119,19 +120,29 @@ def record_change(
     ``fingerprints`` (SOPS files) and ``removed`` change; every other file stays. Returns
     whether there was a branch to write on."""
     repo_dir = transaction.repo_dir
-    parent = git.commit_of(repo_dir, REF)
-    if parent is None or git.head_ref(repo_dir) == REF:
-        return False  # no record, or checked out (its files are the work tree's then)
+    if git.head_ref(repo_dir) == REF:
+        return False  # checked out: its files are the work tree's then
+    try:
+        head, meta = git.read_objects(repo_dir, [f"{REF}^{{commit}}", f"{REF}:{META}"], LIMIT)
+    except ToolFailedError as err:
+        raise UsageError(f"branch {BRANCH}: cannot be read ({err}); nothing was changed") from None
+    if head is None:
+        return False  # no record (a repo made before it existed): update starts one
+    parent = head[0]
     removed = set(removed)
-    meta = _read_meta(repo_dir, parent, f"branch {BRANCH}")
-    sops_files = {p: f for p, f in meta[1].items() if p not in removed}
+    _, fingerprints = _parse_meta(meta[1] if meta else b"", f"branch {BRANCH}")
+    sops_files = {p: f for p, f in fingerprints.items() if p not in removed}
     sops_files.update(fingerprints)
     files = {**written, META: (_meta(version, sops_files), False)}
     deleted = sorted(p for p in removed if not sops.is_sops_file(p) and p not in written)
     _guard(transaction)
     git.write_commits(
         repo_dir,
-        [git.NewCommit(REF, files, f"gitops-scaffold {version}: day-2 change", parent, deleted)],
+        [
+            git.NewCommit(
+                REF, files, f"gitops-scaffold {version}: day-2 change", parent, deleted, True
+            )
+        ],
     )
     return True
 
@@ -190,14 +201,6 @@ def _from_branch(repo_dir: Path, commit: str, name: str) -> Pristine:
     for path in [p for p in files if p == PLATFORM_FILE or sops.is_sops_file(p)]:
         del files[path]  # never written there by this tool: not a base
     return Pristine(files, fingerprints, version, commit, source, on_branch=True)
-
-
-def _read_meta(repo_dir: Path, commit: str, source: str) -> tuple[str, dict[str, str]]:
-    try:
-        text = git.blob_at(repo_dir, commit, META, limit=64 * 1024 * 1024)
-    except ToolFailedError:
-        text = b""
-    return _parse_meta(text, source)
 
 
 def _parse_meta(text: bytes, source: str) -> tuple[str, dict[str, str]]:
