@@ -74,10 +74,16 @@ def _update_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="a conflict as markers in the file (inline, default) or as <file>.rej beside it, "
         "the file keeping yours (rej)",
     )  # fmt: skip
+    base_help = (
+        "a revision holding the repo as gitops-scaffold generated it: the base when the repo "
+        "has no branch gitops-scaffold/pristine (default: its first commit, made by new)"
+    )
+    update.add_argument("--base-from", metavar="REV", help=base_help)
     check = commands.add_parser(
         "check", help="exit 1 when update would change the repo (a newer version), else 0"
     )
     check.add_argument("--repo", type=Path, default=Path("."), metavar="PATH", help=repo_help)
+    check.add_argument("--base-from", metavar="REV", help=base_help)
 
 
 def _day2_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -227,7 +233,9 @@ def _cmd_update(args: argparse.Namespace) -> int:
     from scaffolder.commands.update import update
     from scaffolder.summary import update_summary
 
-    result = update(args.repo, dry_run=args.dry_run, conflict=args.conflict)
+    result = update(
+        args.repo, dry_run=args.dry_run, conflict=args.conflict, base_from=args.base_from
+    )
     print(update_summary(result))
     return 1 if result.conflicts else 0
 
@@ -236,7 +244,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from scaffolder.commands.update import check
     from scaffolder.summary import check_summary
 
-    result = check(args.repo)
+    result = check(args.repo, base_from=args.base_from)
     print(check_summary(result))
     return 0 if result.up_to_date else 1
 

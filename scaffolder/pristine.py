@@ -150,9 +150,15 @@ def record_change(
 # --------------------------------------------------------------------------- reading
 
 
-def read(repo_dir: Path) -> Pristine | None:
+def read(repo_dir: Path, base_from: str | None = None) -> Pristine | None:
     """The base of the repo: the branch, else a remote's copy of it, else the repo's first
-    commit when `new` made it; None when there is none of them."""
+    commit when `new` made it; None when there is none of them. ``base_from``: a revision
+    of the repo holding the files as gitops-scaffold generated them, used instead."""
+    if base_from is not None:
+        commit = git.commit_of(repo_dir, base_from)
+        if commit is None:
+            raise UsageError(f"--base-from: {base_from!r} names no commit of {repo_dir}")
+        return _from_initial_commit(repo_dir, commit, f"commit {commit[:12]} (--base-from)")
     for ref, name in (
         (REF, BRANCH),
         *((r, r.removeprefix("refs/remotes/")) for r in _remote_refs(repo_dir)),
@@ -225,8 +231,9 @@ def _parse_meta(text: bytes, source: str) -> tuple[str, dict[str, str]]:
     return version, {str(p): str(v) for p, v in fingerprints.items()}
 
 
-def _from_initial_commit(repo_dir: Path, commit: str) -> Pristine:
-    source = f"the initial commit {commit[:12]}"
+def _from_initial_commit(repo_dir: Path, commit: str, source: str = "") -> Pristine:
+    """A commit of the repo as `new` made it (its SOPS files without fingerprints)."""
+    source = source or f"the initial commit {commit[:12]}"
     files = _files(repo_dir, commit, source)
     answers = files.pop(PLATFORM_FILE, (b"", False))[0]
     fingerprints = {p: "" for p in files if sops.is_sops_file(p)}

@@ -37,7 +37,11 @@ def test_every_example_command_parses(line: str) -> None:
     argv = shlex.split(line.replace("[", "").replace("]", "").replace("...", ""))[1:]
     if "|" in " ".join(argv):  # the contract lines: take the first alternative of each choice
         argv = [a.split("|")[0] for a in argv]
-    argv = [a for a in argv if a not in {"FILE", "DIR", "KDIR", "LOC", "PATH", "N", "X.Y", "CHECK"}]
+    argv = [
+        a
+        for a in argv
+        if a not in {"FILE", "DIR", "KDIR", "LOC", "PATH", "N", "X.Y", "CHECK", "REV"}
+    ]
     build_parser().parse_args(_fill_values(argv))
 
 
@@ -46,7 +50,7 @@ def _fill_values(argv: list[str]) -> list[str]:
     needs_value = {
         "--config", "--output-dir", "--keys-dir", "--schema-location",
         "--kubernetes-version", "--jobs", "--only", "--engine", "--format", "--repo",
-        "--repo-url", "--region", "--clusters", "--env", "--kubeconfig",
+        "--repo-url", "--region", "--clusters", "--env", "--kubeconfig", "--base-from",
     }  # fmt: skip
     samples = {"--jobs": "2", "--kubernetes-version": "1.33", "--only": "secrets"}
     filled: list[str] = []

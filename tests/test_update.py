@@ -517,6 +517,29 @@ def test_a_repo_without_the_branch_falls_back_to_its_first_commit(
     assert_valid(repo)
 
 
+def test_base_from_names_the_generated_commit_of_an_imported_history(
+    made_with_a: Callable[[str], GeneratedRepo], tmp_path: Path, version_b: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    repo = copy_repo(made_with_a("flux"), tmp_path)
+    git(repo, "branch", "--quiet", "-D", pristine.BRANCH)
+    # The generated files imported into another history: its first commit is not new's.
+    git(repo, "checkout", "--quiet", "--orphan", "platform")
+    commit_all(repo, "import the platform repo")
+    git(repo, "branch", "--quiet", "-D", "main")
+    imported = git(repo, "rev-parse", "HEAD").strip()
+    (repo / "README.md").write_text("ours\n", encoding="utf-8")
+    commit_all(repo, "our README")
+    code, _, err = run_main(["update", "--repo", str(repo)], capsys)
+    assert code == 2 and "pass --base-from REV" in one_error_line(err)
+    code, _, err = run_main(["check", "--repo", str(repo), "--base-from", "nope"], capsys)
+    assert code == 2 and "--base-from: 'nope' names no commit" in one_error_line(err)
+    code, out, _ = run_main(["update", "--repo", str(repo), "--base-from", imported], capsys)
+    assert code == 0, out
+    assert (repo / "README.md").read_text(encoding="utf-8") == "ours\n"  # unchanged by B
+    assert "  force: false\n" in (repo / FLUX_TENANT_FILE).read_text(encoding="utf-8")
+
+
 # --------------------------------------------------------------------------- CLI
 
 

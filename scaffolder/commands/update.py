@@ -89,12 +89,12 @@ class CheckResult:
 # --------------------------------------------------------------------------- check
 
 
-def check(repo_dir: Path) -> CheckResult:
+def check(repo_dir: Path, *, base_from: str | None = None) -> CheckResult:
     """Whether ``update`` would change the repo at ``repo_dir``: by the versions, and by
     comparing the pristine record with what the running version generates."""
     repo_dir = repo_dir.absolute()
     answers = read_answers(repo_dir)
-    base = _base(repo_dir)
+    base = _base(repo_dir, base_from)
     theirs_plain, theirs_sops = _render(repo_dir, answers)
     differing = sorted(
         {
@@ -118,9 +118,12 @@ def check(repo_dir: Path) -> CheckResult:
 
 
 def update(
-    repo_dir: Path, *, dry_run: bool = False, conflict: ConflictStyle = "inline"
-) -> UpdateResult:
-    """Merge what the running version generates into the repo at ``repo_dir``."""
+    repo_dir: Path, *, dry_run: bool = False, conflict: ConflictStyle = "inline",
+    base_from: str | None = None,
+) -> UpdateResult:  # fmt: skip
+    """Merge what the running version generates into the repo at ``repo_dir``. ``base_from``:
+    a revision holding the repo as gitops-scaffold generated it, for a repo without the
+    pristine record whose first commit is not the one `new` made."""
     if conflict not in CONFLICT_STYLES:
         raise UsageError(f"--conflict: {conflict!r} is not one of {', '.join(CONFLICT_STYLES)}")
     repo_dir = repo_dir.absolute()
@@ -128,16 +131,16 @@ def update(
     if not (repo_dir / ".git").is_dir():
         raise UsageError(f"{repo_dir} is not a git repository (no .git folder)")
     if dry_run:
-        return _update(repo_dir, answers, dry_run=True, conflict=conflict)
+        return _update(repo_dir, answers, True, conflict, base_from)
     with Transaction(repo_dir) as transaction:
-        result = _update(repo_dir, answers, dry_run=False, conflict=conflict, into=transaction)
+        result = _update(repo_dir, answers, False, conflict, base_from, transaction)
         result.recovered = transaction.recovered
     return result
 
 
 def _update(
-    repo_dir: Path, answers: AnswersText, *, dry_run: bool, conflict: ConflictStyle,
-    into: Transaction | None = None,
+    repo_dir: Path, answers: AnswersText, dry_run: bool, conflict: ConflictStyle,
+    base_from: str | None, into: Transaction | None = None,
 ) -> UpdateResult:  # fmt: skip
     if git.head_ref(repo_dir) == pristine.REF:
         raise UsageError(
@@ -157,7 +160,7 @@ def _update(
             f"{PLATFORM_FILE} was written by gitops-scaffold {recorded}, newer than this one "
             f"({running}): install {recorded} or newer; nothing was changed"
         )
-    base = _base(repo_dir)
+    base = _base(repo_dir, base_from)
     theirs_plain, theirs_sops = _render(repo_dir, answers)
     labels = (
         "yours",
@@ -408,13 +411,14 @@ def _ended(line: bytes) -> bytes:
 # --------------------------------------------------------------------------- shared
 
 
-def _base(repo_dir: Path) -> pristine.Pristine:
-    base = pristine.read(repo_dir)
+def _base(repo_dir: Path, base_from: str | None = None) -> pristine.Pristine:
+    base = pristine.read(repo_dir, base_from)
     if base is None:
         raise UsageError(
             f"{repo_dir} has no record of what gitops-scaffold generated (no branch "
             f"{pristine.BRANCH}, no initial commit by gitops-scaffold): fetch the branch "
-            f"({pristine.BRANCH}) from the repo's remote; nothing was changed"
+            f"from the repo's remote, or pass --base-from REV (the commit that holds the "
+            "generated files as they were generated); nothing was changed"
         )
     return base
 
