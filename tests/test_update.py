@@ -540,6 +540,23 @@ def test_base_from_names_the_generated_commit_of_an_imported_history(
     assert "  force: false\n" in (repo / FLUX_TENANT_FILE).read_text(encoding="utf-8")
 
 
+def test_a_clone_uses_the_remote_record(
+    made_with_a: Callable[[str], GeneratedRepo], tmp_path: Path, version_b: Path
+) -> None:
+    origin = copy_repo(made_with_a("flux"), tmp_path / "origin")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "--quiet", str(origin), str(clone))
+    assert git(clone, "branch", "--list", pristine.BRANCH) == ""  # only main is local
+    result = update(clone)
+    assert result.base == f"branch origin/{pristine.BRANCH}"
+    assert not result.conflicts and FLUX_TENANT_FILE in result.written
+    # No record of what this tool wrote in a fresh clone: the placeholders are recognised
+    # as the first commit's bytes and get B's.
+    assert SOPS_FILE in result.written and not result.notes
+    parent = git(clone, "rev-parse", f"{pristine.BRANCH}^").strip()
+    assert parent == git(clone, "rev-parse", f"origin/{pristine.BRANCH}").strip()
+
+
 # --------------------------------------------------------------------------- CLI
 
 

@@ -231,6 +231,7 @@ class _Merge:
         self.deletes: list[str] = []
         self.encrypt: list[str] = []
         self.unmerged: dict[str, dict[int, bytes]] = {}
+        self._first: dict[str, bytes] | None = None
 
     def _disk(self, path: str) -> bytes | None:
         target = self.repo_dir / path
@@ -348,9 +349,9 @@ class _Merge:
             return
         self._note(
             path,
-            "encrypted and filled in: the new version's template for it changed; your values "
-            f"are kept: compare `sops decrypt {path}` with the template's placeholders "
-            "(README, secrets) and edit it with `sops edit`",
+            "encrypted and changed since gitops-scaffold wrote it; the new version's template "
+            f"for it changed too: your values are kept: compare `sops decrypt {path}` with "
+            "the new placeholders (README, secrets) and edit it with `sops edit`",
         )
 
     def _untouched(self, path: str) -> bool:
@@ -358,7 +359,9 @@ class _Merge:
         record of this clone says so, or it is as the repo's first commit holds it."""
         if written.unchanged(self.repo_dir, path, self.record):
             return True
-        first = self.base.ciphertexts.get(path)
+        if self._first is None:  # a clone has no record: the first commit tells, once read
+            self._first = self.base.ciphertexts or pristine.first_ciphertexts(self.repo_dir)
+        first = self._first.get(path)
         return first is not None and first == self._disk(path)
 
     def encrypt_files(self, repo_dir: Path, answers: AnswersText) -> Files:
