@@ -43,6 +43,7 @@ def new_summary(platform: Platform, result: GeneratedRepo, cwd: Path | None = No
             f"  cd {shell_word(repo)}",
             f"  git remote add origin {shell_word(platform.git_url)}",
             f"  git push -u origin {shell_word(platform.git_branch)}",
+            "  git push origin gitops-scaffold/pristine   # the record `update` merges from",
             f"  scripts/bootstrap.sh --keys-dir {keys_arg} --dry-run   # see every command",
             *_token_hint(platform),
             f"  scripts/bootstrap.sh --keys-dir {keys_arg}",

@@ -126,6 +126,7 @@ def test_the_summary_names_the_keys_folder_and_next_steps(default_run: Run) -> N
     assert f"cd '{default_run.repo}'\n" in summary
     assert "git remote add origin 'https://github.com/acme/acme-platform.git'" in summary
     assert "git push -u origin 'main'" in summary
+    assert "git push origin gitops-scaffold/pristine" in summary  # update's record travels
     bootstrap = f"scripts/bootstrap.sh --keys-dir '../{REPO}.keys'"
     assert f"{bootstrap} --dry-run" in summary
     assert "# https: export GIT_PASSWORD=" in summary  # flux bootstrap pushes with it
