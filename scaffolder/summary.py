@@ -110,6 +110,7 @@ def update_summary(result: UpdateResult) -> str:
                 else "update"
             )  # fmt: skip
             lines.append(f"  {kind:<8} {path}")
+        lines.append(f"Base: {result.base}.")
     elif result.conflicts:
         lines.append(
             f"Update of {repo} {versions}: {len(result.conflicts)} conflicts, "

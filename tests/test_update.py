@@ -361,6 +361,7 @@ def test_dry_run_changes_nothing(
     assert f"  update   {FLUX_TENANT_FILE}" in out
     assert f"  delete   {GONE_FILE.format('team-a')}" in out
     assert "nothing was written" in out
+    assert f"Base: branch {pristine.BRANCH}." in out
     # A conflict shows as one too, still without a change.
     (repo / FLUX_TENANT_FILE).write_text(
         (repo / FLUX_TENANT_FILE).read_text(encoding="utf-8") + "  force: true\n", "utf-8"
