@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from scaffolder import __version__
+import scaffolder
 from scaffolder.errors import ScaffoldError, UsageError
 from scaffolder.model import (
     PLATFORM_FILE,
@@ -82,7 +82,7 @@ class AnswersText:
     def edited(self, edits: Sequence[Edit]) -> tuple[str, Platform]:
         """The new text and the answers it holds. Raises when they are not what ``edits``
         mean (nothing is written then)."""
-        every_edit = [*edits, _SetVersion(__version__)]
+        every_edit = [*edits, _SetVersion(scaffolder.__version__)]
         expected = _apply_to_data(self.data, self.platform, every_edit)
         spans = sorted(
             (self._span(edit) for edit in every_edit), key=lambda span: span[0], reverse=True

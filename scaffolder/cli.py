@@ -158,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         "scripts (repeatable or comma-separated; YAML syntax is always checked)",
     )
     _day2_parsers(commands)
+    _update_parsers(commands)
     _secrets_parsers(commands)
 
     doctor = _command(
@@ -260,6 +261,34 @@ def values(sub: argparse.ArgumentParser, *, env_file: bool) -> None:
     )  # fmt: skip
     if env_file:
         sub.add_argument("--from-env-file", type=Path, metavar="PATH", help="KEY=VALUE lines")
+
+
+def _update_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
+    repo_help = "the platform repo (default: the current folder)"
+    update = _command(
+        commands, "update", "merge what this version generates into a repo (hand edits kept)",
+        text.UPDATE, text.UPDATE_EPILOG,
+    )  # fmt: skip
+    update.add_argument("--repo", type=Path, default=Path("."), metavar="PATH", help=repo_help)
+    update.add_argument(
+        "--dry-run", action="store_true", help="list the files that would change; change nothing"
+    )
+    update.add_argument(
+        "--conflict", choices=("inline", "rej"), default="inline",
+        help="a conflict as markers in the file (inline, default) or as <file>.rej beside it, "
+        "the file keeping yours (rej)",
+    )  # fmt: skip
+    base_help = (
+        "a revision holding the repo as gitops-scaffold generated it: the base when the repo "
+        "has no branch gitops-scaffold/pristine (default: its first commit, made by new)"
+    )
+    update.add_argument("--base-from", metavar="REV", help=base_help)
+    check = _command(
+        commands, "check", "exit 1 when update would change the repo (a newer version), else 0",
+        text.CHECK, text.CHECK_EPILOG,
+    )  # fmt: skip
+    check.add_argument("--repo", type=Path, default=Path("."), metavar="PATH", help=repo_help)
+    check.add_argument("--base-from", metavar="REV", help=base_help)
 
 
 def _day2_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -589,6 +618,26 @@ def _cmd_secrets(args: argparse.Namespace) -> int:
     raise UsageError(f"secrets {args.action}: unknown action")  # pragma: no cover
 
 
+def _cmd_update(args: argparse.Namespace) -> int:
+    from scaffolder.commands.update import update
+    from scaffolder.summary import update_summary
+
+    result = update(
+        args.repo, dry_run=args.dry_run, conflict=args.conflict, base_from=args.base_from
+    )
+    print(update_summary(result))
+    return 1 if result.conflicts else 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from scaffolder.commands.update import check
+    from scaffolder.summary import check_summary
+
+    result = check(args.repo, base_from=args.base_from)
+    print(check_summary(result))
+    return 0 if result.up_to_date else 1
+
+
 _COMMANDS = {
     "doctor": _cmd_doctor,
     "completion": _cmd_completion,
@@ -600,6 +649,8 @@ _COMMANDS = {
     "add-cluster": _cmd_add_cluster,
     "remove-cluster": _cmd_remove_cluster,
     "secrets": _cmd_secrets,
+    "update": _cmd_update,
+    "check": _cmd_check,
 }
 
 

@@ -149,3 +149,36 @@ examples:
   gitops-scaffold secrets rotate --cluster prod-eu-1 --commit
 
 {EXIT_CODES}"""
+
+UPDATE = (
+    "Bring a repo up to the templates of this gitops-scaffold version: what the recorded "
+    "version generated (the branch gitops-scaffold/pristine), what this one generates from "
+    "the same platform.yaml, and the repo as it is are merged file by file (git merge-file). "
+    "Hand edits are kept; a true conflict is named and left as conflict markers or a .rej "
+    "file. Refuses a worktree with uncommitted changes."
+)
+UPDATE_EPILOG = """\
+examples:
+  gitops-scaffold check                        is an update available?
+  gitops-scaffold update --dry-run             the files it would change
+  gitops-scaffold update && git diff --staged
+  gitops-scaffold update --conflict rej        conflicts as <file>.rej, your file kept
+
+exit codes:
+  0  updated (or already up to date)
+  1  conflicts: each is named; resolve them, then commit
+  2  bad input: not a platform repo, uncommitted changes, a bad option (nothing changed)
+  130  interrupted (143: SIGTERM); nothing was changed"""
+
+CHECK = (
+    "Tell whether `gitops-scaffold update` would change the repo: the running version is "
+    "newer than the one recorded in platform.yaml, or what it generates differs."
+)
+CHECK_EPILOG = """\
+examples:
+  gitops-scaffold check --repo acme-platform
+
+exit codes:
+  0  up to date
+  1  an update is available (both versions are named)
+  2  not a platform repo, or a bad option"""

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from scaffolder import __version__
+import scaffolder
 from scaffolder.errors import AnswersError
 from scaffolder.keys import ADMIN_KEY
 from scaffolder.model import SCP_URL, Cluster, Platform, Tenant, dump_answers
@@ -303,7 +303,7 @@ def root_context(platform: Platform) -> dict[str, Any]:
     return {
         **{key: answers[key] for key in _ROOT_SCALARS},
         "platform": {k: v for k, v in answers.items() if k not in _ROOT_SCALARS},
-        "_gitops_scaffold_version": __version__,  # pinned by the repo's CI workflow
+        "_gitops_scaffold_version": scaffolder.__version__,  # pinned by the repo's CI workflow
     }
 
 

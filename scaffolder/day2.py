@@ -22,7 +22,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scaffolder import git, keys, sops, written
+import scaffolder
+from scaffolder import git, keys, pristine, sops, written
 from scaffolder.context import platform_view
 from scaffolder.errors import UsageError
 from scaffolder.generate import SOPS_CONFIG, Units, render_units
@@ -168,10 +169,10 @@ def apply(change: Change, *, force: bool = False, commit: bool = False) -> Resul
 
     old_files = files_of(change.old, change.units, change.old_keys, wanted)
     steps = plan(change.repo_dir, old_files, new_files, record, force=force)
-    content = _encrypted(change.repo_dir, steps.writes, new_files[SOPS_CONFIG].content)
+    content = encrypted_content(change.repo_dir, steps.writes, new_files[SOPS_CONFIG].content)
     content[PLATFORM_FILE] = (change.answers_text.encode("utf-8"), False)
     touched = [*content, *steps.deletes]
-    _require_writable(change.repo_dir, touched)
+    require_writable(change.repo_dir, touched)
     if commit and (dirty := git.uncommitted(change.repo_dir, touched)):
         raise UsageError(
             f"--commit: {dirty[0]} has uncommitted changes that are not part of this one: "
@@ -189,6 +190,7 @@ def apply(change: Change, *, force: bool = False, commit: bool = False) -> Resul
         fingerprints.update({path: data for path, (data, _) in content.items()})
         new_record = written.updated(record, fingerprints, steps.deletes)
         transaction.write(written.RECORD, new_record.encode("utf-8"))
+        _record_pristine(transaction, change, old_files, new_files, steps, new_public)
         written_keys = (
             keys.write_keys(change.keys_dir, change.new_keys)
             if change.new_keys and change.keys_dir
@@ -215,7 +217,25 @@ def apply(change: Change, *, force: bool = False, commit: bool = False) -> Resul
     )
 
 
-def _require_writable(repo_dir: Path, paths: Iterable[str]) -> None:
+def _record_pristine(
+    transaction: Transaction, change: Change, old_files: Files, new_files: Files, steps: Plan,
+    new_public: Mapping[str, str],
+) -> None:  # fmt: skip
+    """The changed files on the pristine branch (``scaffolder/pristine.py``), as this version
+    generates them; a file left alone keeps what was generated for it before, so `update`
+    merges the change into the hand edit later."""
+    kept = {item.path for item in steps.left_alone}
+    plain, fingerprints = pristine.of_render(
+        {path: file for path, file in new_files.items() if path not in kept}
+    )
+    if change.credentials and fingerprints:  # the templates' placeholders, never credentials
+        bare = files_of(change.new, change.units, new_public, wanted=sops.is_sops_file)
+        fingerprints = {p: pristine.plaintext_fingerprint(bare[p].content) for p in fingerprints}
+    removed = [path for path in old_files if path not in new_files and path not in kept]
+    pristine.record_change(transaction, plain, fingerprints, removed, scaffolder.__version__)
+
+
+def require_writable(repo_dir: Path, paths: Iterable[str]) -> None:
     """A read-only file or folder the change must touch stops it before anything is written.
 
     Read-only means the mode has no write bit (the owner's intent, which root would bypass),
@@ -246,7 +266,9 @@ def _has(platform: Platform, cluster: str) -> bool:
     return any(c.name == cluster for c in platform.clusters)
 
 
-def _encrypted(repo_dir: Path, writes: Files, sops_config: str) -> dict[str, tuple[bytes, bool]]:
+def encrypted_content(
+    repo_dir: Path, writes: Files, sops_config: str
+) -> dict[str, tuple[bytes, bool]]:
     """Every file to write, as bytes; SOPS files encrypted from memory with the new rules."""
     pending = {path: file for path, file in writes.items() if sops.is_sops_file(path)}
     content = {

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scaffolder import git, written
-from scaffolder.day2 import _require_writable
+from scaffolder.day2 import require_writable
 from scaffolder.errors import UsageError
 from scaffolder.testhooks import fail_at
 from scaffolder.transaction import Transaction
@@ -45,7 +45,7 @@ def land(
     ``<point>:outside``).
     """
     touched = sorted(content)
-    _require_writable(repo_dir, touched)
+    require_writable(repo_dir, touched)
     if commit and (dirty := git.uncommitted(repo_dir, touched)):
         raise UsageError(
             f"--commit: {dirty[0]} has uncommitted changes that are not part of this one: "

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import yaml
 
-from scaffolder import __version__
+import scaffolder
 from scaffolder.errors import AnswersError, UsageError, shown
 from scaffolder.files import read_regular_file
 from scaffolder.provenance import installed_vcs_requirement
@@ -1152,7 +1152,7 @@ _AnswersDumper.add_implicit_resolver(_BOOL_TAG, re.compile(r"(?i:true|false)\Z")
 
 def answers_yaml(platform: Platform) -> str:
     """platform.yaml for a repo this version writes now: the answers and the version."""
-    data = {VERSION_FIELD: __version__, **dump_answers(platform)}
+    data = {VERSION_FIELD: scaffolder.__version__, **dump_answers(platform)}
     body = yaml.dump(data, Dumper=_AnswersDumper, sort_keys=False, width=100)
     return _HEADER + body
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -10,10 +11,17 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 ROOT_SKELETON = "{{cookiecutter.repo_name}}"
 # The root folder of every engine unit (templates/<engine>/<part>/).
 UNIT_DIR = "{{cookiecutter.repo_dir}}"
+# Tests only: render with another copy of the template (a folder laid out as a checkout's
+# root: cookiecutter.json, the root skeleton, templates/), e.g. "version B" of the templates
+# for `update`. Its templates are compiled as templates: point it only at a copy you trust.
+TEMPLATE_ROOT_VARIABLE = "GITOPS_SCAFFOLD_TEMPLATE_ROOT"
 
 
 def template_root() -> Path:
     """The folder holding cookiecutter.json, hooks/, templates/ and the root skeleton."""
+    configured = os.environ.get(TEMPLATE_ROOT_VARIABLE)
+    if configured:
+        return Path(configured).resolve()
     bundled = _PACKAGE_DIR / "_template"
     if (bundled / "cookiecutter.json").is_file():
         return bundled

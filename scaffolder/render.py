@@ -143,11 +143,16 @@ def _bytecode_cache() -> BytecodeCache | None:
         return None
 
 
-@lru_cache(maxsize=1)
 def environment() -> SandboxedEnvironment:
-    skeleton = {ROOT_SKELETON: FileSystemLoader(str(template_root() / ROOT_SKELETON))}
+    """The environment of the template in use (``paths.template_root``)."""
+    return _environment(template_root())
+
+
+@lru_cache(maxsize=2)
+def _environment(root: Path) -> SandboxedEnvironment:
+    skeleton = {ROOT_SKELETON: FileSystemLoader(str(root / ROOT_SKELETON))}
     env = SandboxedEnvironment(
-        loader=ChoiceLoader([FileSystemLoader(str(templates_dir())), PrefixLoader(skeleton)]),
+        loader=ChoiceLoader([FileSystemLoader(str(root / "templates")), PrefixLoader(skeleton)]),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         autoescape=True,
@@ -196,12 +201,16 @@ def _files_below(root: Path) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-@cache
 def load_unit(engine: str | None, part: str) -> Unit:
     """The root skeleton (engine None) or ``templates/<engine>/<part>``."""
+    return _load_unit(template_root(), engine, part)
+
+
+@cache
+def _load_unit(root: Path, engine: str | None, part: str) -> Unit:
     if engine is None:
-        return read_unit(template_root(), ROOT_SKELETON, ROOT_SKELETON)
-    folder = template_root() / unit_folder(engine, part)
+        return read_unit(root, ROOT_SKELETON, ROOT_SKELETON)
+    folder = root / unit_folder(engine, part)
     return read_unit(folder, UNIT_DIR, f"{engine}/{part}/{UNIT_DIR}")
 
 

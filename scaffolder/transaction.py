@@ -108,13 +108,21 @@ class Transaction:
             parent.rmdir()  # an emptied folder goes too; the journal brings it back
             parent = parent.parent
 
-    def protect(self, relative: str) -> None:
-        """Save ``relative`` (e.g. ``.git/index``) so a failure restores it, without writing it."""
+    def protect(self, relative: str, *, parents: bool = False) -> None:
+        """Save ``relative`` (e.g. ``.git/index``) so a failure restores it, without writing it.
+        ``parents``: its missing folders are made now, and removed again by a rollback (for
+        a file another program, such as git, may create)."""
         self._save(relative)
+        if parents:
+            for folder in self._new_parents(self.repo_dir / relative):
+                self._sync_index()
+                folder.mkdir(exist_ok=True)
 
     def protect_folder(self, relative: str) -> None:
         """A failure removes every file that appears below ``relative`` from now on (the loose
         objects a failed `git commit` leaves in .git/objects)."""
+        if relative in self._watched:
+            return  # watched since an earlier call: what was there before that stays
         folder = self.repo_dir / relative
         self._watched[relative] = sorted(_files_below(folder))
         self._sync_index()

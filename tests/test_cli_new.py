@@ -68,7 +68,12 @@ def test_no_input_succeeds_quietly(default_run: Run) -> None:
 
 def test_the_repo_is_a_git_repo_with_one_commit_and_a_clean_work_tree(default_run: Run) -> None:
     repo = default_run.repo
-    assert git(repo, "rev-list", "--count", "--all").strip() == "1"
+    # One commit on main; the pristine record (what update merges from) on its own branch.
+    assert git(repo, "rev-list", "--count", "main").strip() == "1"
+    assert git(repo, "for-each-ref", "--format=%(refname)").split() == [
+        "refs/heads/gitops-scaffold/pristine", "refs/heads/main",
+    ]  # fmt: skip
+    assert git(repo, "rev-list", "--count", "gitops-scaffold/pristine").strip() == "1"
     assert git(repo, "status", "--porcelain", "--untracked-files=all", "--ignored") == ""
     assert git(repo, "branch", "--show-current").strip() == "main"
 
@@ -122,6 +127,7 @@ def test_the_summary_names_the_keys_folder_and_next_steps(default_run: Run) -> N
     assert f"cd '{default_run.repo}'\n" in summary
     assert "git remote add origin 'https://github.com/acme/acme-platform.git'" in summary
     assert "git push -u origin 'main'" in summary
+    assert "git push origin gitops-scaffold/pristine" in summary  # update's record travels
     bootstrap = f"scripts/bootstrap.sh --keys-dir '../{REPO}.keys'"
     assert f"{bootstrap} --dry-run" in summary
     assert "# https: export GIT_PASSWORD=" in summary  # flux bootstrap pushes with it
@@ -236,7 +242,7 @@ def test_an_existing_repo_is_kept_without_force_and_replaced_with_it(
     assert replaced.returncode == 0, replaced.stderr
     assert not (repo / "local-change.txt").exists()
     assert yaml.safe_load((repo / PLATFORM_FILE).read_text(encoding="utf-8"))["engine"] == "flux"
-    assert git(repo, "rev-list", "--count", "--all").strip() == "1"
+    assert git(repo, "rev-list", "--count", "main").strip() == "1"
     assert git(repo, "status", "--porcelain", "--untracked-files=all", "--ignored") == ""
     assert sorted(os.listdir(out)) == [REPO]  # no staging or replaced-repo folder left
     # --force never replaces a key: the keys are the same files, byte for byte, and the new

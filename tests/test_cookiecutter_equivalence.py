@@ -174,9 +174,12 @@ def test_cookiecutter_keys_land_beside_the_repo(pair: Pair) -> None:
 
 def test_both_are_one_commit_repos_with_the_same_files_and_message(pair: Pair) -> None:
     for repo in (pair.scaffold_repo, pair.cookiecutter_repo):
-        assert git(repo, "rev-list", "--count", "--all").strip() == "1"
+        assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"
         assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
     assert git(pair.cookiecutter_repo, "ls-files") == git(pair.scaffold_repo, "ls-files")
+    # Both keep the same pristine record for `update` (its own branch, one commit).
+    pristine = ["ls-tree", "-r", "--name-only", "gitops-scaffold/pristine"]
+    assert git(pair.cookiecutter_repo, *pristine) == git(pair.scaffold_repo, *pristine)
     message = ["log", "-1", "--format=%s"]
     assert git(pair.cookiecutter_repo, *message) == git(pair.scaffold_repo, *message)
 

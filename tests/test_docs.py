@@ -27,7 +27,7 @@ def test_the_answers_example_is_valid_and_uses_every_section() -> None:
     }  # fmt: skip
 
 
-COMMANDS = "new|validate|add-tenant|remove-tenant|add-cluster|remove-cluster"
+COMMANDS = "new|validate|add-tenant|remove-tenant|add-cluster|remove-cluster|update|check"
 
 
 @pytest.mark.parametrize(
@@ -38,7 +38,11 @@ def test_every_example_command_parses(line: str) -> None:
     argv = shlex.split(line.replace("[", "").replace("]", "").replace("...", ""))[1:]
     if "|" in " ".join(argv):  # the contract lines: take the first alternative of each choice
         argv = [a.split("|")[0] for a in argv]
-    argv = [a for a in argv if a not in {"FILE", "DIR", "KDIR", "LOC", "PATH", "N", "X.Y", "CHECK"}]
+    argv = [
+        a
+        for a in argv
+        if a not in {"FILE", "DIR", "KDIR", "LOC", "PATH", "N", "X.Y", "CHECK", "REV"}
+    ]
     build_parser().parse_args(_fill_values(argv))
 
 
@@ -47,7 +51,7 @@ def _fill_values(argv: list[str]) -> list[str]:
     needs_value = {
         "--config", "--output-dir", "--keys-dir", "--schema-location",
         "--kubernetes-version", "--jobs", "--only", "--engine", "--format", "--repo",
-        "--repo-url", "--region", "--clusters", "--env", "--kubeconfig",
+        "--repo-url", "--region", "--clusters", "--env", "--kubeconfig", "--base-from",
     }  # fmt: skip
     samples = {"--jobs": "2", "--kubernetes-version": "1.33", "--only": "secrets"}
     filled: list[str] = []
