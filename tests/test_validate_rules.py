@@ -350,3 +350,33 @@ def test_without_kustomize_builds_stop_with_a_clear_error_but_secrets_still_run(
     secrets = cli("--only", "secrets")
     assert secrets.returncode == 1, secrets.stderr
     assert "apps/key.txt" in secrets.stdout and "secrets/private-key" in secrets.stdout
+
+
+def _aggregation_tree(root: Path, parts: int, clash: bool) -> Path:
+    files = {
+        "all/kustomization.yaml": "resources:\n"
+        + "".join(f"- ../part-{i:02d}\n" for i in range(parts)),
+    }
+    for i in range(parts):
+        name = "same" if clash and i in (1, parts - 1) else f"cm-{i:02d}"
+        files[f"part-{i:02d}/kustomization.yaml"] = "resources:\n- cm.yaml\n"
+        files[f"part-{i:02d}/cm.yaml"] = CONFIG_MAP % name
+    return write_tree(root, files)
+
+
+@pytest.mark.parametrize("parts", [4, 40])
+def test_an_aggregation_is_checked_as_kustomize_builds_it(tmp_path: Path, parts: int) -> None:
+    """Many parts are built apart (faster, far less memory), few together: either way the
+    objects are checked and an object two parts both produce is the finding kustomize gives."""
+    clean = check(_aggregation_tree(tmp_path / "clean", parts, clash=False))
+    assert clean.findings == []
+    assert clean.summary.objects == parts
+    clashing = check(_aggregation_tree(tmp_path / "clash", parts, clash=True))
+    assert [(f.check, f.file) for f in clashing.findings] == [
+        ("build/kustomize", "all/kustomization.yaml")
+    ]
+    assert "already registered id" in clashing.findings[0].message
+    built = subprocess.run(
+        ["kubectl", "kustomize", str(tmp_path / "clash" / "all")], capture_output=True, text=True
+    )
+    assert built.returncode != 0 and "already registered id" in built.stderr
