@@ -8,16 +8,21 @@ traceback.
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
 
-def _missing(error: ImportError) -> int:
+def _missing(error: ImportError, checkout: str | None = None) -> int:
+    """One line naming the missing module and the install that works: this checkout (the
+    package is not published on an index under its name)."""
+    source = shlex.quote(checkout) if checkout else "<your gitops-scaffold checkout>"
     print(
         f"error: {sys.executable} lacks gitops-scaffold's dependencies (no module "
-        f"{error.name!r}): pip install gitops-scaffold into the Python that runs cookiecutter",
+        f"{error.name!r}): {shlex.quote(sys.executable)} -m pip install {source} (the Python "
+        "that runs cookiecutter), or use `gitops-scaffold new`",
         file=sys.stderr,
     )
     return 1
@@ -31,7 +36,7 @@ def post_generate(context: dict[str, Any], project_dir: Path) -> int:
         from scaffolder.generate import build_repo, default_keys_dir, key_names
         from scaffolder.model import load_answers
     except ImportError as error:
-        return _missing(error)
+        return _missing(error, context.get("_repo_dir"))
     try:
         platform = load_answers(answers_from_root_context(context))
         output_dir = Path(context["_output_dir"])
@@ -61,7 +66,7 @@ def add_tenant_from_cookiecutter(context: dict[str, Any], request_dir: Path) -> 
         from scaffolder.errors import ScaffoldError
         from scaffolder.summary import day2_summary
     except ImportError as error:
-        return _missing(error)
+        return _missing(error, context.get("_repo_dir"))
     repo_dir = Path(context["_output_dir"], str(context["repo_dir"]))
     clusters = [c.strip() for c in str(context.get("clusters") or "").split(",") if c.strip()]
     try:

@@ -34,4 +34,6 @@ def test_a_python_without_the_dependencies_gets_one_line(tmp_path: Path) -> None
     assert done.stderr.count("\n") == 1, done.stderr
     assert done.stderr.startswith("error: ")
     assert "lacks gitops-scaffold's dependencies (no module" in done.stderr
+    # F9: the install it advises is this checkout (the name is on no package index)
+    assert f"-m pip install {CHECKOUT} " in done.stderr
     assert not (tmp_path / ".cookiecutter-context.json").exists()
