@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from scaffolder.files import write_new_tree
+from scaffolder.generate import GeneratedRepo
 from scaffolder.render import File
 
 CLI = [sys.executable, "-m", "scaffolder"]
@@ -67,6 +69,15 @@ def snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
         content = path.read_bytes() if path.is_file() and not path.is_symlink() else b""
         found[str(path.relative_to(root))] = (mode, content)
     return found
+
+
+def copy_of(repo: GeneratedRepo, tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the repo and its keys: (repo, keys)."""
+    target = tmp_path / repo.repo_dir.name
+    shutil.copytree(repo.repo_dir, target, symlinks=True)
+    keys = tmp_path / "keys"
+    shutil.copytree(repo.keys_dir, keys)
+    return target, keys
 
 
 def listing(root: Path) -> list[str]:

@@ -32,7 +32,7 @@ from scaffolder.generate import GeneratedRepo
 from scaffolder.model import DEFAULT_ANSWERS, load_answers
 from scaffolder.repo_state import read_platform
 from scaffolder.sops import decrypt_file, find_sops_files, is_encrypted
-from tests.cli_helpers import CLI, cli_env, git, one_error_line, run_cli, snapshot
+from tests.cli_helpers import CLI, cli_env, copy_of, git, one_error_line, run_cli, snapshot
 from tests.conftest import CHECKOUT, SCHEMAS
 
 ENGINES = ("flux", "argocd")
@@ -62,15 +62,6 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, int], G
         return made[(engine, tenants)]
 
     return get
-
-
-def copy_of(repo: GeneratedRepo, tmp_path: Path) -> tuple[Path, Path]:
-    """A copy of the repo and its keys: (repo, keys)."""
-    target = tmp_path / repo.repo_dir.name
-    shutil.copytree(repo.repo_dir, target, symlinks=True)
-    keys = tmp_path / "keys"
-    shutil.copytree(repo.keys_dir, keys)
-    return target, keys
 
 
 def work_tree(repo: Path) -> dict[str, str]:

@@ -38,7 +38,7 @@ from scaffolder.errors import AnswersError, ToolFailedError, UsageError
 from scaffolder.generate import SOPS_CONFIG, GeneratedRepo
 from scaffolder.model import DEFAULT_ANSWERS, Vault, dump_answers, load_answers
 from scaffolder.sops import decrypt_file, encrypt_texts, find_sops_files, read_recipients
-from tests.cli_helpers import cli_env, git, one_error_line, run_cli, snapshot
+from tests.cli_helpers import cli_env, copy_of, git, one_error_line, run_cli, snapshot
 from tests.conftest import SCHEMAS
 
 ENGINES = ("flux", "argocd")
@@ -57,15 +57,6 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Genera
         return made[engine]
 
     return get
-
-
-def copy_of(repo: GeneratedRepo, tmp_path: Path) -> tuple[Path, Path]:
-    """A copy of the repo and its keys: (repo, keys)."""
-    target = tmp_path / repo.repo_dir.name
-    shutil.copytree(repo.repo_dir, target, symlinks=True)
-    keys = tmp_path / "keys"
-    shutil.copytree(repo.keys_dir, keys)
-    return target, keys
 
 
 def values_of(repo: Path, keys: Path) -> set[str]:
