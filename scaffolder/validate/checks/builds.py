@@ -71,16 +71,14 @@ def _kustomization_children(repo: Repo, folder: str) -> list[str]:
     ]
 
 
-def _entry_points(repo: Repo) -> tuple[list[BuildUnit], set[str]]:
-    """The folders to build, and which of them Flux Kustomizations point at."""
+def _entry_points(repo: Repo) -> list[BuildUnit]:
+    """The folders to build: those no kustomization includes, and Flux paths."""
     included = {c for folder in repo.kustomizations for c in _kustomization_children(repo, folder)}
     units = [BuildUnit(f) for f in sorted(repo.kustomizations) if f not in included]
     objects = list(repo.source_objects())
     sources = this_repo_sources(repo, objects)
     seen = {u.folder for u in units}
-    flux_paths: set[str] = set()
     for obj, path in sorted(flux_repo_paths(objects, sources), key=lambda p: p[0].location.file):
-        flux_paths.add(path)
         if path in seen or path.startswith("..") or not repo.is_dir(path):
             continue  # a missing path is a refs finding
         seen.add(path)
@@ -88,13 +86,14 @@ def _entry_points(repo: Repo) -> tuple[list[BuildUnit], set[str]]:
             units.append(BuildUnit(path))
         else:
             units.append(BuildUnit(path, flux_generated=True, referrer=obj.location))
-    return units, flux_paths
+    return units
 
 
 # A kustomization with nothing but these keys only gathers others: its build is theirs put
 # together, once kustomize has checked that no object comes twice. Argo CD's hub lists every
-# tenant in one (200 tenants: one kustomize run of 2.4 s and 500 MB; their own builds, batched,
-# take a fraction of that), so it is built as its parts when it has many.
+# tenant in one, a Flux spoke's tenant-sync every tenant on it (200 tenants: one kustomize run
+# of 2.4 s and 500 MB; their own builds, batched, take a fraction of that), so one with many
+# parts is built as its parts and its output put together from theirs.
 _AGGREGATION_KEYS = frozenset({"apiVersion", "kind", "resources"})
 
 
@@ -116,10 +115,10 @@ def _aggregated(repo: Repo, folder: str) -> list[str] | None:
 
 
 def _split_aggregations(
-    repo: Repo, units: list[BuildUnit], flux_paths: set[str]
+    repo: Repo, units: list[BuildUnit]
 ) -> tuple[list[BuildUnit], dict[str, list[str]]]:
-    """``units`` with each large aggregation (never a Flux path: Flux applies it as one
-    build) replaced by the kustomizations it gathers; which were split into what."""
+    """``units`` with each large aggregation replaced by the kustomizations it gathers (its
+    own output is put together from theirs, see ``_assembled``); which were split into what."""
     split: dict[str, list[str]] = {}
     found: dict[str, BuildUnit] = {}
     pending = list(units)
@@ -127,9 +126,7 @@ def _split_aggregations(
         unit = pending.pop(0)
         if unit.folder in found or unit.folder in split:
             continue
-        children = None
-        if not unit.flux_generated and unit.folder not in flux_paths:
-            children = _aggregated(repo, unit.folder)
+        children = None if unit.flux_generated else _aggregated(repo, unit.folder)
         if children is None:
             found[unit.folder] = unit
         else:
@@ -138,53 +135,63 @@ def _split_aggregations(
     return list(found.values()), split
 
 
-def _aggregations_built(
-    repo: Repo, split: dict[str, list[str]], outcome: dict[str, bool], built: list[KubeObject]
-) -> tuple[set[str], list[Finding]]:
-    """The split aggregations whose parts all built, and an object two parts both produce
-    (kustomize refuses to build the aggregation then)."""
-    by_unit: dict[str, list[KubeObject]] = {}
-    for obj in built:
-        if obj.unit is not None:
-            by_unit.setdefault(obj.unit, []).append(obj)
+def _object_key(body: Any) -> tuple[str, str, str, str] | None:
+    if not is_kubernetes_object(body):
+        return None
+    meta = body.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    group = str(body["apiVersion"]).rpartition("/")[0]
+    return group, str(body["kind"]), str(meta.get("namespace") or ""), str(meta.get("name") or "")
 
-    def leaves(folder: str) -> list[str]:
-        if folder not in split:
-            return [folder]
-        return [leaf for child in split[folder] for leaf in leaves(child)]
 
-    done: set[str] = set()
+def _assembled(
+    repo: Repo, split: dict[str, list[str]], built: dict[str, _Built]
+) -> tuple[list[_Built], list[Finding]]:
+    """The build of each split aggregation whose parts all built: their outputs in order, as
+    kustomize prints them, unless an object comes from two parts (kustomize refuses the build
+    then: that is the finding)."""
+    made: dict[str, _Built | None] = {}
     findings: list[Finding] = []
-    for folder in split:
-        parts = leaves(folder)
-        if not all(outcome.get(part, False) for part in parts):
-            continue
+
+    def assemble(folder: str) -> _Built | None:
+        if folder not in split:
+            return built.get(folder)
+        if folder in made:
+            return made[folder]
+        made[folder] = None  # a cycle: kustomize reports it on the parts
+        parts = [assemble(child) for child in split[folder]]
+        if any(part is None for part in parts):
+            return None
+        ready = [part for part in parts if part is not None]
         seen: dict[tuple[str, str, str, str], str] = {}
-        clash = None
-        for part in parts:
-            for obj in by_unit.get(part, []):
-                key = (obj.group, obj.kind, obj.namespace, obj.name)
-                if key in seen and seen[key] != part:
-                    clash = (obj, seen[key], part)
-                    break
-                seen.setdefault(key, part)
-            if clash:
-                break
-        if clash is None:
-            done.add(folder)
-            continue
-        obj, first, second = clash
-        findings.append(
-            Finding(
-                CHECK,
-                repo.kustomization_file(folder),
-                None,
-                f"may not add resource with an already registered id: {obj.kind} "
-                f"{obj.namespace or '(no namespace)'}/{obj.name} comes from both {first} and "
-                f"{second}",
-            )
-        )
-    return done, findings
+        for part in ready:
+            for body in part.bodies:
+                key = _object_key(body)
+                if key is None:
+                    continue
+                if key in seen and seen[key] != part.unit.folder:
+                    findings.append(
+                        Finding(
+                            CHECK,
+                            repo.kustomization_file(folder),
+                            None,
+                            f"may not add resource with an already registered id: {key[1]} "
+                            f"{key[2] or '(no namespace)'}/{key[3]} comes from both {seen[key]} "
+                            f"and {part.unit.folder}",
+                        )
+                    )
+                    return None
+                seen.setdefault(key, part.unit.folder)
+        texts = [part.result.output for part in ready if part.result.output.strip()]
+        output = "---\n".join(t if t.endswith("\n") else t + "\n" for t in texts)
+        bodies = [body for part in ready for body in part.bodies]
+        result = _Built(BuildUnit(folder), BuildResult(repo.path(folder), True, output), bodies)
+        made[folder] = result
+        return result
+
+    for folder in split:
+        assemble(folder)
+    return [b for b in made.values() if b is not None], findings
 
 
 def _included_units(repo: Repo, unit: BuildUnit) -> list[BuildUnit]:
@@ -613,13 +620,19 @@ def check_builds(ctx: CheckContext) -> list[Finding]:
     coverage = _Coverage(ctx.repo)
     guard = BuildGuard(ctx.repo, coverage)
     builder = _Builder(ctx, coverage, guard)
-    entry_points, flux_paths = _entry_points(ctx.repo)
-    units, split = _split_aggregations(ctx.repo, entry_points, flux_paths)
+    entry_points = _entry_points(ctx.repo)
+    units, split = _split_aggregations(ctx.repo, entry_points)
     builder.build(_buildable(ctx.repo, guard, units))
     ctx.builds = builder.runs
     index = _source_index(ctx.repo)
-    succeeded = sorted(builder.succeeded, key=lambda b: b.unit.folder)
-    ctx.built_units = {b.unit.folder for b in succeeded}
+    assembled, findings = _assembled(ctx.repo, split, {b.unit.folder: b for b in builder.succeeded})
+    # Parts built only to assemble an aggregation are its objects, not objects of their own.
+    parts = {c for children in split.values() for c in children} - {u.folder for u in entry_points}
+    succeeded = sorted(
+        [b for b in builder.succeeded if b.unit.folder not in parts] + assembled,
+        key=lambda b: b.unit.folder,
+    )
+    ctx.built_units = {b.unit.folder for b in [*succeeded, *builder.succeeded]}
     for built in succeeded:
         covered = coverage(built.unit.folder)
         ctx.covered |= covered
@@ -632,8 +645,6 @@ def check_builds(ctx: CheckContext) -> list[Finding]:
         ]
     failed = [folder for folder, ok in builder.outcome.items() if not ok]
     ctx.unbuilt = set().union(*(coverage(folder) for folder in failed)) - ctx.covered
-    aggregations, findings = _aggregations_built(ctx.repo, split, builder.outcome, ctx.built)
-    ctx.built_units |= aggregations
     variants, flux_findings = _flux_variants(ctx)
     findings += flux_findings + guard.findings()
     if all(v.variables is None for vs in variants.values() for v in vs):
