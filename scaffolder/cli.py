@@ -37,13 +37,7 @@ if TYPE_CHECKING:
 
 
 class _Parser(argparse.ArgumentParser):
-    _seen: Sequence[str] = ()
-
-    def parse_known_args(  # type: ignore[override]
-        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
-    ) -> tuple[argparse.Namespace, list[str]]:
-        self._seen = list(sys.argv[1:] if args is None else args)
-        return super().parse_known_args(args, namespace)
+    _seen: Sequence[str] = ()  # the command line being parsed (set by main)
 
     def error(self, message: str) -> NoReturn:  # one line, exit 2, no usage dump
         # A value that starts with '-' (a name such as '-team') is read as an option, so
@@ -630,6 +624,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not (sys.argv[1:] if argv is None else argv):
             parser.print_help(sys.stderr)  # bare `gitops-scaffold`: what it is and how to start
             return 2
+        _Parser._seen = list(sys.argv[1:] if argv is None else argv)
         args = parser.parse_args(argv)
         return _COMMANDS[args.command](args)
     except ScaffoldError as err:
