@@ -18,7 +18,7 @@ from scaffolder import __version__
 from scaffolder import cli_text as text
 from scaffolder.answers_file import save_answers
 from scaffolder.completion import SHELLS
-from scaffolder.errors import Interrupted, ScaffoldError, UsageError
+from scaffolder.errors import Interrupted, ScaffoldError, UsageError, shown
 from scaffolder.model import (
     DEFAULT_ANSWERS,
     ENGINES,
@@ -37,7 +37,15 @@ if TYPE_CHECKING:
 
 
 class _Parser(argparse.ArgumentParser):
+    _seen: Sequence[str] = ()  # the command line being parsed (set by main)
+
     def error(self, message: str) -> NoReturn:  # one line, exit 2, no usage dump
+        # A value that starts with '-' (a name such as '-team') is read as an option, so
+        # argparse reports a missing argument without the value: name it.
+        known = set(self._option_string_actions)
+        dashed = [a for a in self._seen if a.startswith("-") and a.split("=")[0] not in known]
+        if dashed and ("required" in message or "expected one argument" in message):
+            message += f" ({shown(dashed[0])} is not an option; a value cannot start with '-')"
         raise UsageError(f"{self.prog}: {message}")
 
 
@@ -667,6 +675,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not (sys.argv[1:] if argv is None else argv):
             parser.print_help(sys.stderr)  # bare `gitops-scaffold`: what it is and how to start
             return 2
+        _Parser._seen = list(sys.argv[1:] if argv is None else argv)
         args = parser.parse_args(argv)
         return _COMMANDS[args.command](args)
     except ScaffoldError as err:

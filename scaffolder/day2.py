@@ -30,6 +30,7 @@ from scaffolder.generate import SOPS_CONFIG, Units, render_units
 from scaffolder.kubeconfig import Credentials
 from scaffolder.model import PLATFORM_FILE, Platform
 from scaffolder.render import File, Files, Renderer
+from scaffolder.testhooks import pause_at
 from scaffolder.transaction import Transaction
 
 
@@ -191,16 +192,19 @@ def apply(change: Change, *, force: bool = False, commit: bool = False) -> Resul
         new_record = written.updated(record, fingerprints, steps.deletes)
         transaction.write(written.RECORD, new_record.encode("utf-8"))
         _record_pristine(transaction, change, old_files, new_files, steps, new_public)
+        pause_at("day2:files")
         written_keys = (
             keys.write_keys(change.keys_dir, change.new_keys)
             if change.new_keys and change.keys_dir
             else {}
         )
         try:
+            pause_at("day2:keys")
             if commit:
                 for state in (".git/index", ".git/COMMIT_EDITMSG"):
                     transaction.protect(state)
                 transaction.protect_folder(".git/objects")
+                pause_at("day2:commit")
                 git.commit_paths(change.repo_dir, touched, change.message)
         except BaseException:
             for key in written_keys.values():

@@ -14,7 +14,7 @@ from pathlib import Path
 from scaffolder import git, written
 from scaffolder.day2 import require_writable
 from scaffolder.errors import UsageError
-from scaffolder.testhooks import fail_at
+from scaffolder.testhooks import fail_at, pause_at
 from scaffolder.transaction import Transaction
 
 
@@ -57,11 +57,14 @@ def land(
         new_record = written.updated(record, dict(fingerprinted))
         transaction.write(written.RECORD, new_record.encode("utf-8"))
         fail_at(f"{point}:files")
+        pause_at(f"{point}:files")
         with (outside or nullcontext)():
             fail_at(f"{point}:outside")
+            pause_at(f"{point}:outside")
             if commit:
                 for state in (".git/index", ".git/COMMIT_EDITMSG"):
                     transaction.protect(state)
                 transaction.protect_folder(".git/objects")
+                pause_at(f"{point}:commit")
                 git.commit_paths(repo_dir, touched, message)
     return Landed(touched, commit, transaction.recovered)

@@ -384,7 +384,10 @@ class _Reader:
     ) -> str:
         value = self.get(key, default)
         if value is None:
-            raise AnswersError(self.path(key), value, "is required")
+            # `key:`, `key: null` and `key: ~` all read as null: say so, as the value shows None.
+            raise AnswersError(
+                self.path(key), value, "is required (null, ~ and nothing read as no value)"
+            )
         return _answer_text(self.path(key), value, redact)
 
     def strings(self, key: str, default: list[Any] | None = None) -> list[str] | None:

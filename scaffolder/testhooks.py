@@ -18,6 +18,23 @@ def pause(variable: str) -> None:
         time.sleep(float(delay))
 
 
+PAUSE_AT = "GITOPS_SCAFFOLD_TEST_PAUSE_AT"  # a named point of a command: wait there
+PAUSE_MARK = "GITOPS_SCAFFOLD_TEST_PAUSE_MARK"  # a file written once the point is reached
+
+
+def pause_at(point: str) -> None:
+    """At ``point``, when the test suite names it in PAUSE_AT: write the PAUSE_MARK file (so
+    the test knows where the command is), then wait for a signal, or until the test removes
+    the file (at most 60 s)."""
+    mark = os.environ.get(PAUSE_MARK)
+    if os.environ.get(PAUSE_AT) == point and mark:
+        with open(mark, "w", encoding="utf-8") as stream:
+            stream.write(point)
+        deadline = time.monotonic() + 60
+        while os.path.exists(mark) and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
 FAIL_AT = "GITOPS_SCAFFOLD_TEST_FAIL_AT"  # a named point of a command: fail there (OSError)
 
 

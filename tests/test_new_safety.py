@@ -176,3 +176,24 @@ def test_m1_a_killed_runs_staging_folder_is_removed_by_the_next_run(tmp_path: Pa
     assert not stale.exists()
     assert alive.exists()  # a live process's: not ours to remove
     shutil.rmtree(alive)
+
+
+def test_l10_an_exported_git_dir_never_receives_the_platform_commit(tmp_path: Path) -> None:
+    """L10 (git-dir-env): inside a git hook or some CI, GIT_DIR and friends point elsewhere."""
+    other = tmp_path / "other"
+    other.mkdir()
+    git(other, "init", "-q")
+    git(other, "commit", "-q", "--allow-empty", "-m", "theirs")
+    before = snapshot(other / ".git")
+    env = cli_env(
+        tmp_path / "home",
+        GIT_DIR=str(other / ".git"),
+        GIT_WORK_TREE=str(other),
+        GIT_INDEX_FILE=str(other / ".git" / "index"),
+    )
+    out = tmp_path / "out"
+    done = run_cli(["new", "--no-input", "--output-dir", out], cwd=tmp_path, home=tmp_path / "home",
+                   env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert snapshot(other / ".git") == before
+    assert git(out / REPO, "rev-list", "--count", "HEAD").strip() == "1"

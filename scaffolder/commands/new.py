@@ -30,7 +30,7 @@ from scaffolder.git import work_tree_root
 from scaffolder.locks import Lock, pid_alive
 from scaffolder.model import Platform
 from scaffolder.repo_state import is_platform_repo
-from scaffolder.testhooks import NEW_DELAY, pause
+from scaffolder.testhooks import NEW_DELAY, pause, pause_at
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,7 @@ def _generate(platform: Platform, targets: _Targets) -> GeneratedRepo:
         staged_repo = staging / platform.repo_name
         staged_repo.mkdir()
         encrypted, placeholders = build_repo(platform, staged_repo, public)
+        pause_at("new:staged")
         written = _swap_in(staged_repo, targets, made)
     except OSError as err:
         raise ScaffoldError(
@@ -150,6 +151,7 @@ def _swap_in(
     try:
         os.replace(staged_repo, targets.repo)
         try:
+            pause_at("new:moved")
             written = keys.write_keys(targets.keys_dir, made)
         except BaseException:
             os.replace(targets.repo, staged_repo)  # the staging folder is removed by the caller

@@ -38,7 +38,7 @@ from scaffolder.files import read_regular_file, write_atomic
 from scaffolder.generate import SOPS_CONFIG
 from scaffolder.landing import land
 from scaffolder.model import Platform
-from scaffolder.quoting import shell_word
+from scaffolder.quoting import is_plain_string, shell_word
 from scaffolder.repo_state import read_platform
 from scaffolder.tools import find_sops
 
@@ -238,6 +238,12 @@ def to_text(entries: list[SecretEntry]) -> str:
 # ---------------------------------------------------------------------------------- add
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# A name YAML reads as a number, boolean or null (``1e3``, ``null``) would change type where
+# Flux substitutes variables into the text of built objects: refused as cluster names are.
+_RETYPED = (
+    "reads as a number, boolean or null in YAML, so it would change type in a built manifest "
+    "(add a letter, e.g. 'db-1e3')"
+)
 _DATA_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 MAX_SECRET_BYTES = 1024 * 1024  # what the Kubernetes API accepts for one Secret
 
@@ -403,6 +409,8 @@ def add_secret(
             f"secret name {shown(name)} is not a DNS-1123 label (lowercase letters, digits, '-'; "
             "at most 63); nothing was changed"
         )
+    if not is_plain_string(name):
+        raise UsageError(f"secret name {shown(name)} {_RETYPED}; nothing was changed")
     if not any(c.name == cluster for c in platform.clusters):
         raise UsageError(f"cluster {cluster} is not in platform.yaml; nothing was changed")
     if platform.engine != "flux" and cluster != platform.hub.name:
@@ -552,6 +560,8 @@ def seal_secret(
     for what, value in (("secret name", name), ("namespace", namespace)):
         if not _NAME.match(value) or len(value) > 63:
             raise UsageError(f"{what} {shown(value)} is not a DNS-1123 label; nothing was written")
+        if not is_plain_string(value):
+            raise UsageError(f"{what} {shown(value)} {_RETYPED}; nothing was written")
     if scope not in sealing.SCOPES:
         raise UsageError(f"--scope: one of {', '.join(sealing.SCOPES)}")
     cert_path = cert if cert is not None else cert_of(repo_dir, str(cluster))

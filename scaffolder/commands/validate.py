@@ -28,7 +28,7 @@ from scaffolder.validate.checks.schema import check_schemas
 from scaffolder.validate.checks.scripts import check_scripts
 from scaffolder.validate.checks.secrets import check_secrets
 from scaffolder.validate.checks.tenancy import check_tenancy
-from scaffolder.validate.findings import CATEGORIES, Finding, Report, Summary
+from scaffolder.validate.findings import CATEGORIES, Finding, Report, Summary, category
 from scaffolder.validate.kustomize import kustomize_command
 from scaffolder.validate.repo import Repo, load_repo
 from scaffolder.validate.schemas import (
@@ -38,6 +38,9 @@ from scaffolder.validate.schemas import (
     SchemaLocationError,
     SchemaStore,
 )
+
+# What is still said when platform.yaml does not read (besides build, schema, secrets, scripts).
+_WITHOUT_PLATFORM = {"yaml/syntax", "refs/platform-invalid"}
 
 # The categories whose checks need the objects kustomize builds.
 _NEEDS_BUILDS = {"build", "schema", "refs", "tenancy", "flux", "argocd", "rbac"}
@@ -186,7 +189,17 @@ def validate(
     if "scripts" in categories:
         findings += check_scripts(ctx)
 
-    if repo.platform is None and repo.platform_problem is None:
+    platform_file = repo.files.get(PLATFORM_FILE)
+    if found is not None and repo.platform is None and platform_file is not None:
+        # platform.yaml does not read: what the checks would say without its clusters and
+        # tenants only follows from that (one mistake, one finding).
+        findings = [f for f in findings if f.check in _WITHOUT_PLATFORM or category(f.check)
+                    in ("build", "schema", "secrets", "scripts")]  # fmt: skip
+        notes.append(
+            f"{PLATFORM_FILE} cannot be read: the checks that need its clusters and tenants "
+            "were skipped until it is fixed"
+        )
+    elif repo.platform is None and repo.platform_problem is None:
         notes.append(
             "no platform.yaml: platform checks skipped; tenants are the values of the "
             "gitops-scaffold.io/tenant label"

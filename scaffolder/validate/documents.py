@@ -64,11 +64,15 @@ class Document:
 
 
 class YamlSyntaxError(Exception):
-    def __init__(self, path: Path, line: int, problem: str) -> None:
+    """A file that does not parse; ``unsafe`` when it must not be read at all (an alias bomb,
+    a link out of the repository, a huge file): then no build reads it either."""
+
+    def __init__(self, path: Path, line: int, problem: str, *, unsafe: bool = False) -> None:
         super().__init__(f"{path}:{line}: {problem}")
         self.path = path
         self.line = line
         self.problem = problem
+        self.unsafe = unsafe
 
 
 def yaml_files(root: Path) -> list[Path]:
@@ -79,13 +83,65 @@ def yaml_files(root: Path) -> list[Path]:
     )
 
 
+# How many nodes aliases may add to a document. A billion-laughs file of a few hundred bytes
+# expands to 10^9 nodes: built, then dumped as JSON for the schema checks, it takes every byte of
+# memory (review-adversarial M2). Kubernetes manifests rarely use aliases at all; go-yaml, which
+# kubectl and kustomize use, refuses "excessive aliasing" too.
+MAX_ALIAS_EXPANSION = 100_000
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _expansion(root: yaml.Node) -> int | None:
+    """Nodes that aliases add to the composed document ``root`` (an alias shares its anchor's
+    node, so the tree is a graph); None when the document contains itself (``&a [*a]``)."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            on_path.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            continue
+        if key in sizes:
+            continue
+        on_path.add(key)
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in on_path:
+                return None
+            if id(child) not in sizes:
+                stack.append((child, False))
+    return sizes[id(root)] - len(sizes)
+
+
 def load_text(text: str, path: Path) -> Iterator[Document]:
     loader = _KubernetesLoader(text)
+    aliased = "*" in text  # no alias without an asterisk: the check costs nothing otherwise
     try:
         while loader.check_node():
             node = loader.get_node()
             if node is None:
                 continue
+            if aliased:
+                added = _expansion(node)
+                if added is None or added > MAX_ALIAS_EXPANSION:
+                    what = "contains itself" if added is None else f"adds {added:,} nodes"
+                    raise YamlSyntaxError(
+                        path,
+                        node.start_mark.line + 1,
+                        f"aliases expand this document without bound ({what}; at most "
+                        f"{MAX_ALIAS_EXPANSION:,}): an alias bomb, not read",
+                        unsafe=True,
+                    )
             yield Document(path, node.start_mark.line + 1, loader.construct_document(node))
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 # Every check id, grouped by category (the part before "/"), with what it means.
 CHECKS: dict[str, str] = {
-    "yaml/syntax": "a YAML file does not parse (duplicate keys included)",
+    "yaml/syntax": "a YAML file does not parse (duplicate keys, alias bombs included), is too "
+    "large, or a link leads out of the repo",
     "build/kustomize": "a kustomization (or a Flux path, built as Flux builds it) fails to build",
     "build/substitute": "Flux's postBuild variable substitution fails on a built object",
     "build/remote-resource": "a kustomization names a remote entry: never fetched, not built",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scaffolder.errors import ScaffoldError
+from scaffolder.errors import ScaffoldError, shown
 from scaffolder.model import PLATFORM_FILE, Platform, load_answers, parse_answers_text
 from scaffolder.validate.documents import (
     YAML_SUFFIXES,
@@ -33,6 +34,9 @@ TENANT_LABEL = "gitops-scaffold.io/tenant"
 SOPS_CONFIG = ".sops.yaml"
 _SKIPPED_DIRS = {".git"}
 _MAX_TEXT_BYTES = 5 * 1024 * 1024
+# No Kubernetes object comes near this (the API server takes requests of about 3 MiB); a larger
+# YAML file is not read, so validate's time and memory stay bounded.
+MAX_YAML_BYTES = 16 * 1024 * 1024
 
 
 @dataclass
@@ -257,8 +261,29 @@ def _walk(root: Path) -> Iterator[Path]:
     for current, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS)
         here = Path(current)
+        yield from (here / d for d in dirs if (here / d).is_symlink())  # never walked into
         for name in sorted(files):
             yield here / name
+
+
+def link_problem(root: Path, path: Path) -> str | None:
+    """What is wrong with ``path`` as a symbolic link of the repo at ``root``: it leads out of
+    the repository (Argo CD refuses such a repo; Flux would read what is there), in a loop,
+    or to nothing. None for a link inside the repo, or no link."""
+    if not path.is_symlink():
+        return None
+    target = shown(os.readlink(path))
+    try:
+        resolved = path.resolve(strict=True)
+    except (OSError, RuntimeError) as err:  # RuntimeError: a loop, before Python 3.13
+        if isinstance(err, RuntimeError) or err.errno == errno.ELOOP:
+            return f"a symbolic link in a loop ({target}): not followed"
+        return f"a symbolic link to nothing ({target}): not followed"
+    if not resolved.is_relative_to(root.resolve()):
+        return f"a symbolic link out of the repository ({target}): not followed"
+    if resolved.is_dir() and path.parent.resolve().is_relative_to(resolved):
+        return f"a symbolic link in a loop ({target}, a folder that holds it): not followed"
+    return None
 
 
 def repo_files(root: Path) -> list[Path]:
@@ -277,12 +302,20 @@ def repo_files(root: Path) -> list[Path]:
         )
         if done.returncode == 0:
             listed = sorted({root / p for p in done.stdout.split("\0") if p})
-            return [p for p in listed if p.is_file()]
+            return [p for p in listed if p.is_file() or p.is_symlink()]
     return list(_walk(root))
 
 
 def _read_source(root: Path, path: Path) -> SourceFile:
     rel = relative(root, path)
+    problem = link_problem(root, path)
+    try:
+        if problem is None and path.stat().st_size > MAX_YAML_BYTES:
+            problem = f"larger than {MAX_YAML_BYTES >> 20} MiB: not read"
+    except OSError:
+        pass  # reported by the read below
+    if problem is not None:
+        return SourceFile(rel, path, "", error=YamlSyntaxError(path, 1, problem, unsafe=True))
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
@@ -342,6 +375,13 @@ def load_repo(root: Path) -> Repo:
     text_files: list[str] = []
     for path in paths:
         rel = relative(root, path)
+        problem = link_problem(root, path)
+        if problem is not None:  # whatever the file: a link out of the repo is a finding
+            error = YamlSyntaxError(path, 1, problem, unsafe=True)
+            files[rel] = SourceFile(rel, path, "", error=error)
+            continue
+        if not path.is_file():
+            continue  # a link to a folder of the repo: its files are listed where they are
         if path.suffix in YAML_SUFFIXES and not any(
             rel.startswith(folder + "/") for folder in helm_template_dirs
         ):

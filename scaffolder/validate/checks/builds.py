@@ -291,6 +291,11 @@ class _Builder:
         self.runs = 0
         self._lock = threading.Lock()
         self.broken = frozenset(rel for rel, f in ctx.repo.files.items() if f.error is not None)
+        # Files validate would not read (an alias bomb, a link out of the repo, a huge file):
+        # kustomize is not given them either (bounded time and memory; nothing outside read).
+        self.unsafe = frozenset(
+            rel for rel, f in ctx.repo.files.items() if f.error is not None and f.error.unsafe
+        )
 
     def count_run(self) -> None:
         with self._lock:
@@ -307,13 +312,17 @@ class _Builder:
 
     def run(self, unit: BuildUnit) -> _Built:
         path = self.repo.path(unit.folder)
+        if self.unsafe and self.reads_any(unit, self.unsafe):
+            return _Built(unit, BuildResult(path, False, "reads a file validate refuses"), [])
         self.count_run()
         if unit.flux_generated:
             return self.built(unit, build_generated(path, flux_manifests(path)))
         return self.built(unit, build(path, self.restrictor))
 
     def run_batch(self, batch: list[BuildUnit]) -> list[_Built]:
-        if len(batch) > 1:
+        if len(batch) > 1 and not (
+            self.unsafe and any(self.reads_any(u, self.unsafe) for u in batch)
+        ):
             self.count_run()
             outputs = build_together([self.repo.path(u.folder) for u in batch], self.restrictor)
             if outputs is not None:
@@ -408,7 +417,10 @@ class _Builder:
 
     def follows_from_broken_yaml(self, unit: BuildUnit) -> bool:
         """Whether the build reads a file (or a kustomization) that does not parse."""
-        broken = self.broken
+        return self.reads_any(unit, self.broken)
+
+    def reads_any(self, unit: BuildUnit, broken: frozenset[str]) -> bool:
+        """Whether the build reads one of ``broken`` (a file or a kustomization)."""
         if not broken:
             return False
         if self.coverage(unit.folder) & broken:
