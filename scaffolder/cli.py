@@ -10,6 +10,7 @@ import signal
 import sys
 import textwrap
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
@@ -337,6 +338,36 @@ def _day2_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
     remove_cluster.add_argument("name", metavar="NAME", help="a spoke of platform.yaml")
     common(remove_cluster)
 
+    freeze = _command(
+        commands, "freeze", "freeze an env: nothing syncs to its clusters until unfreeze",
+        text.FREEZE, text.FREEZE_EXAMPLES + text.DAY2_EPILOG,
+    )  # fmt: skip
+    freeze.add_argument(
+        "--env", metavar="ENV", help="the env to freeze (a spoke's env of platform.yaml: prod)"
+    )
+    freeze.add_argument(
+        "--until", default="", metavar="ISO-8601",
+        help="when the freeze is meant to end (recorded and shown; unfreeze lifts it)",
+    )  # fmt: skip
+    freeze.add_argument(
+        "--reason", default="", metavar="TEXT", help="why (recorded in the manifests, shown)"
+    )
+    freeze.add_argument(
+        "--manual-sync", action="store_true",
+        help="Argo CD: let a manual sync through the freeze's deny window (default: none)",
+    )  # fmt: skip
+    freeze.add_argument(
+        "--list", action="store_true", help="list the frozen envs and change nothing"
+    )
+    common(freeze)
+
+    unfreeze = _command(
+        commands, "unfreeze", "lift the freeze of an env", text.UNFREEZE,
+        text.UNFREEZE_EXAMPLES + text.DAY2_EPILOG,
+    )  # fmt: skip
+    unfreeze.add_argument("--env", required=True, metavar="ENV", help="the frozen env")
+    common(unfreeze)
+
 
 def _answers(args: argparse.Namespace) -> Platform:
     if args.settings:
@@ -497,6 +528,37 @@ def _cmd_remove_cluster(args: argparse.Namespace) -> int:
     return _report_day2(args, f"Removed cluster {args.name}", result)
 
 
+def _cmd_freeze(args: argparse.Namespace) -> int:
+    from scaffolder.commands.freeze import freeze, list_freezes
+
+    if args.list:
+        frozen = list_freezes(args.repo)
+        if args.format == "json":
+            _print_json([{**asdict(f.freeze), "clusters": list(f.clusters)} for f in frozen])
+        elif not args.quiet:
+            for f in frozen:
+                until = f" until {f.freeze.until}" if f.freeze.until else ""
+                reason = f": {f.freeze.reason}" if f.freeze.reason else ""
+                print(f"{f.freeze.env} ({', '.join(f.clusters)}) frozen{until}{reason}")
+            if not frozen:
+                print("No env is frozen.")
+        return 0
+    if not args.env:
+        raise UsageError("freeze: --env ENV is required (or --list)")
+    result = freeze(
+        args.repo, args.env, until=args.until, reason=args.reason,
+        manual_sync=args.manual_sync, force=args.force, commit=args.commit,
+    )  # fmt: skip
+    return _report_day2(args, f"Froze env {args.env}", result)
+
+
+def _cmd_unfreeze(args: argparse.Namespace) -> int:
+    from scaffolder.commands.freeze import unfreeze
+
+    result = unfreeze(args.repo, args.env, force=args.force, commit=args.commit)
+    return _report_day2(args, f"Unfroze env {args.env}", result)
+
+
 def _cmd_doctor(args: argparse.Namespace) -> int:
     import json
 
@@ -600,6 +662,8 @@ _COMMANDS = {
     "add-cluster": _cmd_add_cluster,
     "remove-cluster": _cmd_remove_cluster,
     "secrets": _cmd_secrets,
+    "freeze": _cmd_freeze,
+    "unfreeze": _cmd_unfreeze,
 }
 
 

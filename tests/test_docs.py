@@ -23,11 +23,12 @@ def test_the_answers_example_is_valid_and_uses_every_section() -> None:
     assert set(example) == {
         "repo_name", "git_url", "git_branch", "engine", "clusters", "tenants",
         "secrets", "notifications", "image_automation", "sync", "sso", "ci",
-        "progressive_delivery",
+        "progressive_delivery", "freezes",
     }  # fmt: skip
+    assert platform.freeze_of("prod") is not None
 
 
-COMMANDS = "new|validate|add-tenant|remove-tenant|add-cluster|remove-cluster"
+COMMANDS = "new|validate|add-tenant|remove-tenant|add-cluster|remove-cluster|freeze|unfreeze"
 
 
 @pytest.mark.parametrize(
