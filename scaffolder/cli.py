@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from types import FrameType
@@ -34,6 +34,7 @@ from scaffolder.model import (
 from scaffolder.quoting import shell_word
 
 if TYPE_CHECKING:
+    from scaffolder.commands.workshop import WorkshopResult
     from scaffolder.day2 import Result
 
 
@@ -114,6 +115,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="list what would be written (files, keys) and write nothing",
     )  # fmt: skip
     _output_options(new)
+
+    workshop = _command(
+        commands, "workshop", "one platform repo per workshop attendee, with exercises",
+        text.WORKSHOP, text.WORKSHOP_EPILOG,
+    )  # fmt: skip
+    workshop.add_argument(
+        "--attendees", type=int, required=True, metavar="N", help="how many attendee repos"
+    )
+    workshop.add_argument(
+        "--engine", choices=ENGINES,
+        help="the GitOps engine; overrides the profile's (default: flux)",
+    )  # fmt: skip
+    workshop.add_argument(
+        "--output-dir", type=Path, default=Path("."), metavar="DIR",
+        help="where the repos, their keys, the roster and the handout go (default: .)",
+    )  # fmt: skip
+    workshop.add_argument(
+        "--config", type=Path, metavar="FILE",
+        help="answers to use instead of the workshop profile (workshop: true is added)",
+    )  # fmt: skip
+    workshop.add_argument(
+        "--prefix", metavar="NAME",
+        help="repo names are NAME-01, NAME-02, ... (default: the answers' repo_name, workshop)",
+    )  # fmt: skip
+    workshop.add_argument(
+        "--jobs", type=int, metavar="N",
+        help="repos made at once, in worker processes (default: one per CPU)",
+    )  # fmt: skip
+    _output_options(workshop)
 
     validate = _command(
         commands, "validate", "check a platform repository (offline)", text.VALIDATE,
@@ -528,6 +558,46 @@ def _cmd_remove_cluster(args: argparse.Namespace) -> int:
     return _report_day2(args, f"Removed cluster {args.name}", result)
 
 
+def _cmd_workshop(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from scaffolder.commands.workshop import workshop
+
+    def run(progress: Callable[[object], None] | None) -> WorkshopResult:
+        return workshop(
+            args.attendees, output_dir=args.output_dir, config=args.config, engine=args.engine,
+            prefix=args.prefix, jobs=args.jobs, progress=progress,
+        )  # fmt: skip
+
+    if sys.stderr.isatty() and not args.quiet and args.format == "text":
+        with Progress(transient=True) as bar:
+            task = bar.add_task("attendee repos", total=args.attendees)
+            result = run(lambda _attendee: bar.advance(task))
+    else:
+        result = run(None)
+    if args.format == "json":
+        _print_json(
+            {
+                "output_dir": str(result.output_dir),
+                "roster": str(result.roster),
+                "handout": str(result.handout),
+                "attendees": [
+                    {"attendee": a.name, "repo": str(a.repo_dir), "keys": str(a.keys_dir)}
+                    for a in result.attendees
+                ],
+            }
+        )
+    elif not args.quiet:
+        print(
+            f"Made {len(result.attendees)} workshop repos ({result.platform.engine}) in "
+            f"{result.output_dir}: roster {result.roster.name}, handout {result.handout.name}."
+        )
+        if args.verbose:
+            for a in result.attendees:
+                print(f"  {a.name}: {a.repo_dir} (keys {a.keys_dir})")
+    return 0
+
+
 def _cmd_freeze(args: argparse.Namespace) -> int:
     from scaffolder.commands.freeze import freeze, list_freezes
 
@@ -662,6 +732,7 @@ _COMMANDS = {
     "add-cluster": _cmd_add_cluster,
     "remove-cluster": _cmd_remove_cluster,
     "secrets": _cmd_secrets,
+    "workshop": _cmd_workshop,
     "freeze": _cmd_freeze,
     "unfreeze": _cmd_unfreeze,
 }

@@ -87,6 +87,23 @@ examples:
   gitops-scaffold add-tenant team-c --repo acme-platform --clusters dev-eu-1,prod-eu-1 --commit
 
 """
+WORKSHOP = (
+    "Make one independent platform repo per attendee of an onboarding workshop: "
+    "<prefix>-01, <prefix>-02, ..., each with its own age keys (<repo>.keys beside it), "
+    "made from the workshop profile (a hub and one spoke for two local kind clusters, "
+    "tenant team-a with the sample app and a canary) or --config's answers, with "
+    "scripts/kind-up.sh, scripts/kind-down.sh and the exercises in docs/workshop/. Then "
+    "roster.csv (attendee, repo, keys) and instructor-handout.md (agenda, timings, answers). "
+    "Each repo is written atomically; on Ctrl-C the repos being made are finished, the rest "
+    "are not started, and no roster or handout is written."
+)
+WORKSHOP_EPILOG = f"""\
+examples:
+  gitops-scaffold workshop --attendees 12 --output-dir ~/workshop
+  gitops-scaffold workshop --attendees 30 --engine argocd --prefix gitops-101 --jobs 2
+  gitops-scaffold workshop --attendees 5 --config my-workshop.yaml
+
+{EXIT_CODES}"""
 FREEZE = (
     "Freeze an env (a change window): recorded in platform.yaml's freezes, reviewable in git. "
     "Argo CD: a deny sync window on every AppProject with applications on the env's clusters "
