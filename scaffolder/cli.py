@@ -559,7 +559,7 @@ def _cmd_remove_cluster(args: argparse.Namespace) -> int:
 
 
 def _cmd_workshop(args: argparse.Namespace) -> int:
-    from rich.progress import Progress
+    from rich.progress import Progress, TaskID
 
     from scaffolder.commands.workshop import workshop
 
@@ -570,9 +570,21 @@ def _cmd_workshop(args: argparse.Namespace) -> int:
         )  # fmt: skip
 
     if sys.stderr.isatty() and not args.quiet and args.format == "text":
-        with Progress(transient=True) as bar:
-            task = bar.add_task("attendee repos", total=args.attendees)
-            result = run(lambda _attendee: bar.advance(task))
+        # Started at the first finished repo: the worker processes are forked by then, and
+        # no process is ever forked while the bar's refresh thread runs.
+        bar = Progress(transient=True)
+        tasks: list[TaskID] = []
+
+        def advance(_attendee: object) -> None:
+            if not tasks:
+                bar.start()
+                tasks.append(bar.add_task("attendee repos", total=args.attendees))
+            bar.advance(tasks[0])
+
+        try:
+            result = run(advance)
+        finally:
+            bar.stop()
     else:
         result = run(None)
     if args.format == "json":
