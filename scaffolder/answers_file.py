@@ -51,7 +51,15 @@ class Remove:
     path: Path_
 
 
-Edit = Append | Remove
+@dataclass(frozen=True)
+class Drop:
+    """Remove the top-level key ``key`` and its value (an optional section written last, like
+    ``freezes``): the text is then as it was before that key was appended."""
+
+    key: str
+
+
+Edit = Append | Remove | Drop
 
 
 class AnswersText:
@@ -104,6 +112,8 @@ class AnswersText:
             return self._version_span(edit.value)
         if isinstance(edit, Append):
             return self._append_span(edit)
+        if isinstance(edit, Drop):
+            return self._drop_span(edit.key)
         return self._remove_span(edit.path)
 
     def _node(self, path: Path_) -> yaml.Node | None:
@@ -121,7 +131,7 @@ class AnswersText:
         node = self._node(edit.path)
         if node is None:  # the list is implied (defaults): write it out, then the entry
             key = str(edit.path[-1])
-            items = [*dump_answers(self.platform)[key], edit.entry]
+            items = [*dump_answers(self.platform).get(key, []), edit.entry]
             block = dump_yaml({key: items})
             return len(self.text), len(self.text), block
         if not isinstance(node, yaml.SequenceNode):
@@ -132,6 +142,13 @@ class AnswersText:
         entry = _indented(dump_yaml([edit.entry]), indent)
         end = self._line_end(_content_end(node.value[-1]))
         return end, end, entry
+
+    def _drop_span(self, key: str) -> tuple[int, int, str]:
+        for key_node, value in self.root.value:
+            if key_node.value == key:
+                start = self._line_start(key_node.start_mark.index)
+                return start, self._line_end(_content_end(value)), ""
+        raise UsageError(f"{PLATFORM_FILE}: no {key} to remove")
 
     def _remove_span(self, path: Path_) -> tuple[int, int, str]:
         sequence = self._node(path[:-1])
@@ -232,10 +249,12 @@ def _apply_to_data(
     for edit in edits:
         if isinstance(edit, Append):
             key = str(edit.path[0])
-            result.setdefault(key, implied[key])
+            result.setdefault(key, implied.get(key, []))
             result[key].append(edit.entry)
         elif isinstance(edit, _SetVersion):
             result[VERSION_FIELD] = edit.value
+        elif isinstance(edit, Drop):
+            result.pop(edit.key, None)
     for path in removals:
         container: Any = result
         for step in path[:-1]:

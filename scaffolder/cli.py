@@ -9,7 +9,8 @@ import os
 import signal
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
@@ -33,6 +34,7 @@ from scaffolder.model import (
 from scaffolder.quoting import shell_word
 
 if TYPE_CHECKING:
+    from scaffolder.commands.workshop import WorkshopResult
     from scaffolder.day2 import Result
 
 
@@ -121,6 +123,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="list what would be written (files, keys) and write nothing",
     )  # fmt: skip
     _output_options(new)
+
+    workshop = _command(
+        commands, "workshop", "one platform repo per workshop attendee, with exercises",
+        text.WORKSHOP, text.WORKSHOP_EPILOG,
+    )  # fmt: skip
+    workshop.add_argument(
+        "--attendees", type=int, required=True, metavar="N", help="how many attendee repos"
+    )
+    workshop.add_argument(
+        "--engine", choices=ENGINES,
+        help="the GitOps engine; overrides the profile's (default: flux)",
+    )  # fmt: skip
+    workshop.add_argument(
+        "--output-dir", type=Path, default=Path("."), metavar="DIR",
+        help="where the repos, their keys, the roster and the handout go (default: .)",
+    )  # fmt: skip
+    workshop.add_argument(
+        "--config", type=Path, metavar="FILE",
+        help="answers to use instead of the workshop profile (workshop: true is added)",
+    )  # fmt: skip
+    workshop.add_argument(
+        "--prefix", metavar="NAME",
+        help="repo names are NAME-01, NAME-02, ... (default: the answers' repo_name, workshop)",
+    )  # fmt: skip
+    workshop.add_argument(
+        "--jobs", type=int, metavar="N",
+        help="repos made at once, in worker processes (default: one per CPU)",
+    )  # fmt: skip
+    _output_options(workshop)
 
     validate = _command(
         commands, "validate", "check a platform repository (offline)", text.VALIDATE,
@@ -374,6 +405,36 @@ def _day2_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
     remove_cluster.add_argument("name", metavar="NAME", help="a spoke of platform.yaml")
     common(remove_cluster)
 
+    freeze = _command(
+        commands, "freeze", "freeze an env: nothing syncs to its clusters until unfreeze",
+        text.FREEZE, text.FREEZE_EXAMPLES + text.DAY2_EPILOG,
+    )  # fmt: skip
+    freeze.add_argument(
+        "--env", metavar="ENV", help="the env to freeze (a spoke's env of platform.yaml: prod)"
+    )
+    freeze.add_argument(
+        "--until", default="", metavar="ISO-8601",
+        help="when the freeze is meant to end (recorded and shown; unfreeze lifts it)",
+    )  # fmt: skip
+    freeze.add_argument(
+        "--reason", default="", metavar="TEXT", help="why (recorded in the manifests, shown)"
+    )
+    freeze.add_argument(
+        "--manual-sync", action="store_true",
+        help="Argo CD: let a manual sync through the freeze's deny window (default: none)",
+    )  # fmt: skip
+    freeze.add_argument(
+        "--list", action="store_true", help="list the frozen envs and change nothing"
+    )
+    common(freeze)
+
+    unfreeze = _command(
+        commands, "unfreeze", "lift the freeze of an env", text.UNFREEZE,
+        text.UNFREEZE_EXAMPLES + text.DAY2_EPILOG,
+    )  # fmt: skip
+    unfreeze.add_argument("--env", required=True, metavar="ENV", help="the frozen env")
+    common(unfreeze)
+
 
 def _answers(args: argparse.Namespace) -> Platform:
     if args.settings:
@@ -534,6 +595,89 @@ def _cmd_remove_cluster(args: argparse.Namespace) -> int:
     return _report_day2(args, f"Removed cluster {args.name}", result)
 
 
+def _cmd_workshop(args: argparse.Namespace) -> int:
+    from rich.progress import Progress, TaskID
+
+    from scaffolder.commands.workshop import workshop
+
+    def run(progress: Callable[[object], None] | None) -> WorkshopResult:
+        return workshop(
+            args.attendees, output_dir=args.output_dir, config=args.config, engine=args.engine,
+            prefix=args.prefix, jobs=args.jobs, progress=progress,
+        )  # fmt: skip
+
+    if sys.stderr.isatty() and not args.quiet and args.format == "text":
+        # Started at the first finished repo: the worker processes are forked by then, and
+        # no process is ever forked while the bar's refresh thread runs.
+        bar = Progress(transient=True)
+        tasks: list[TaskID] = []
+
+        def advance(_attendee: object) -> None:
+            if not tasks:
+                bar.start()
+                tasks.append(bar.add_task("attendee repos", total=args.attendees))
+            bar.advance(tasks[0])
+
+        try:
+            result = run(advance)
+        finally:
+            bar.stop()
+    else:
+        result = run(None)
+    if args.format == "json":
+        _print_json(
+            {
+                "output_dir": str(result.output_dir),
+                "roster": str(result.roster),
+                "handout": str(result.handout),
+                "attendees": [
+                    {"attendee": a.name, "repo": str(a.repo_dir), "keys": str(a.keys_dir)}
+                    for a in result.attendees
+                ],
+            }
+        )
+    elif not args.quiet:
+        print(
+            f"Made {len(result.attendees)} workshop repos ({result.platform.engine}) in "
+            f"{result.output_dir}: roster {result.roster.name}, handout {result.handout.name}."
+        )
+        if args.verbose:
+            for a in result.attendees:
+                print(f"  {a.name}: {a.repo_dir} (keys {a.keys_dir})")
+    return 0
+
+
+def _cmd_freeze(args: argparse.Namespace) -> int:
+    from scaffolder.commands.freeze import freeze, list_freezes
+
+    if args.list:
+        frozen = list_freezes(args.repo)
+        if args.format == "json":
+            _print_json([{**asdict(f.freeze), "clusters": list(f.clusters)} for f in frozen])
+        elif not args.quiet:
+            for f in frozen:
+                until = f" until {f.freeze.until}" if f.freeze.until else ""
+                reason = f": {f.freeze.reason}" if f.freeze.reason else ""
+                print(f"{f.freeze.env} ({', '.join(f.clusters)}) frozen{until}{reason}")
+            if not frozen:
+                print("No env is frozen.")
+        return 0
+    if not args.env:
+        raise UsageError("freeze: --env ENV is required (or --list)")
+    result = freeze(
+        args.repo, args.env, until=args.until, reason=args.reason,
+        manual_sync=args.manual_sync, force=args.force, commit=args.commit,
+    )  # fmt: skip
+    return _report_day2(args, f"Froze env {args.env}", result)
+
+
+def _cmd_unfreeze(args: argparse.Namespace) -> int:
+    from scaffolder.commands.freeze import unfreeze
+
+    result = unfreeze(args.repo, args.env, force=args.force, commit=args.commit)
+    return _report_day2(args, f"Unfroze env {args.env}", result)
+
+
 def _cmd_doctor(args: argparse.Namespace) -> int:
     import json
 
@@ -659,6 +803,9 @@ _COMMANDS = {
     "secrets": _cmd_secrets,
     "update": _cmd_update,
     "check": _cmd_check,
+    "workshop": _cmd_workshop,
+    "freeze": _cmd_freeze,
+    "unfreeze": _cmd_unfreeze,
 }
 
 

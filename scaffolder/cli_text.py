@@ -87,6 +87,48 @@ examples:
   gitops-scaffold add-tenant team-c --repo acme-platform --clusters dev-eu-1,prod-eu-1 --commit
 
 """
+WORKSHOP = (
+    "Make one independent platform repo per attendee of an onboarding workshop: "
+    "<prefix>-01, <prefix>-02, ..., each with its own age keys (<repo>.keys beside it), "
+    "made from the workshop profile (a hub and one spoke for two local kind clusters, "
+    "tenant team-a with the sample app and a canary) or --config's answers, with "
+    "scripts/kind-up.sh, scripts/kind-down.sh and the exercises in docs/workshop/. Then "
+    "roster.csv (attendee, repo, keys) and instructor-handout.md (agenda, timings, answers). "
+    "Each repo is written atomically; on Ctrl-C the repos being made are finished, the rest "
+    "are not started, and no roster or handout is written."
+)
+WORKSHOP_EPILOG = f"""\
+examples:
+  gitops-scaffold workshop --attendees 12 --output-dir ~/workshop
+  gitops-scaffold workshop --attendees 30 --engine argocd --prefix gitops-101 --jobs 2
+  gitops-scaffold workshop --attendees 5 --config my-workshop.yaml
+
+{EXIT_CODES}"""
+FREEZE = (
+    "Freeze an env (a change window): recorded in platform.yaml's freezes, reviewable in git. "
+    "Argo CD: a deny sync window on every AppProject with applications on the env's clusters "
+    "(--manual-sync lets manual syncs through). Flux: spec.suspend: true on every "
+    "Kustomization and HelmRelease that applies to the env's spokes (the component "
+    "clusters/<spoke>/freeze). --until and --reason are written into the manifests and shown "
+    "by --list. The hub's env cannot be frozen (the unfreeze could not reach it)."
+)
+FREEZE_EXAMPLES = """\
+examples:
+  gitops-scaffold freeze --env prod --until 2026-12-27T08:00Z --reason "holiday freeze"
+  gitops-scaffold freeze --env prod --repo acme-platform --commit
+  gitops-scaffold freeze --list
+
+"""
+UNFREEZE = (
+    "Lift the freeze of an env: what freeze wrote is removed, and the repo is byte for byte as "
+    "it was before it. The engine syncs what waited."
+)
+UNFREEZE_EXAMPLES = """\
+examples:
+  gitops-scaffold unfreeze --env prod
+  gitops-scaffold unfreeze --env prod --repo acme-platform --commit
+
+"""
 REMOVE_TENANT = (
     "Remove a tenant from an existing repo: what add-tenant wrote, and its entries in the "
     "derived files. What it deployed on the clusters is not deleted by Git alone: see the "

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import scaffolder
 from scaffolder.errors import AnswersError
 from scaffolder.keys import ADMIN_KEY
-from scaffolder.model import SCP_URL, Cluster, Platform, Tenant, dump_answers
+from scaffolder.model import SCP_URL, Cluster, Freeze, Platform, Tenant, dump_answers
 from scaffolder.versions import CHARTS, OCI_CHARTS, VERSIONS
 
 # The identity a GitOps engine applies a tenant's repository as: a ServiceAccount named with
@@ -74,7 +74,13 @@ def cluster_facts(platform: Platform, cluster: Cluster) -> dict[str, Any]:
         **asdict(cluster),
         "automated": platform.sync_automated(cluster.env),
         "is_hub": cluster.role == "hub",
+        # the env's freeze (env, until, reason, manual_sync), None when it is not frozen
+        "freeze": _freeze_view(platform.freeze_of(cluster.env)),
     }
+
+
+def _freeze_view(freeze: Freeze | None) -> dict[str, Any] | None:
+    return asdict(freeze) if freeze is not None else None
 
 
 def _tenant_view(
@@ -283,6 +289,9 @@ def platform_view(platform: Platform) -> dict[str, Any]:
         "vault": asdict(platform.secrets.vault) if platform.secrets.vault else None,
         # dump_answers leaves progressive_delivery out when it is none
         "progressive_delivery": platform.progressive_delivery,
+        # dump_answers leaves these out when empty / off
+        "freezes": [asdict(f) for f in platform.freezes],
+        "workshop": platform.workshop,
         "progressive": progressive_view(platform),
         "git_source_url": git_url_form(platform.git_url),
         "sample_app_tenant": sample_app,

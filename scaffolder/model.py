@@ -12,6 +12,7 @@ import difflib
 import re
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -212,6 +213,17 @@ class Sync:
 
 
 @dataclass(frozen=True)
+class Freeze:
+    """A change freeze of one env (``gitops-scaffold freeze``): Argo CD gets a deny sync window
+    on the env's projects, Flux ``suspend: true`` on what applies to the env's clusters."""
+
+    env: str
+    until: str = ""  # ISO-8601, recorded and shown; nothing lifts the freeze by itself
+    reason: str = ""
+    manual_sync: bool = False  # Argo CD: whether a manual sync may pass the window
+
+
+@dataclass(frozen=True)
 class Sso:
     admin_group: str = "platform-admins"
     readonly_group: str = "platform-viewers"
@@ -239,6 +251,9 @@ class Platform:
     sso: Sso = field(default_factory=Sso)
     ci: Ci = field(default_factory=Ci)
     progressive_delivery: str = "none"
+    freezes: tuple[Freeze, ...] = ()
+    # workshop: the attendee files (kind scripts, docs/workshop/) of `gitops-scaffold workshop`
+    workshop: bool = False
     # The gitops-scaffold version that last wrote the repo (platform.yaml records it; `update`
     # compares it with the running version). Not an answer: equal platforms may differ in it.
     generator_version: str = field(default="", compare=False)
@@ -274,6 +289,9 @@ class Platform:
 
     def sync_automated(self, env: str) -> bool:
         return env not in self.sync.manual_envs
+
+    def freeze_of(self, env: str) -> Freeze | None:
+        return next((f for f in self.freezes if f.env == env), None)
 
 
 # --------------------------------------------------------------------------- defaults
@@ -895,6 +913,42 @@ _VAULT_PATH = re.compile(r"[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*")
 _VAULT_ROLE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
+_ISO_8601 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
+    r"(?:Z|[+-][0-9]{2}:[0-9]{2})?)?"
+)
+MAX_FREEZE_REASON = 200
+
+
+def check_until(where: str, value: str) -> str:
+    """An ISO-8601 date or date and time (what ``datetime.fromisoformat`` reads)."""
+    if not _ISO_8601.fullmatch(value):
+        raise AnswersError(where, value, "is not an ISO-8601 date or time (2026-12-24T18:00Z)")
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise AnswersError(where, value, "is not a real date or time") from None
+    return value
+
+
+def check_reason(where: str, value: str) -> str:
+    if len(value) > MAX_FREEZE_REASON:
+        raise AnswersError(where, value, f"is longer than {MAX_FREEZE_REASON} characters")
+    return check_text(where, value)
+
+
+def _read_freeze(data: object, where: str) -> Freeze:
+    reader = _Reader(data, where)
+    env = check_label(reader.path("env"), reader.string("env"))
+    until = reader.string("until", "")
+    if until:
+        check_until(reader.path("until"), until)
+    reason = check_reason(reader.path("reason"), reader.string("reason", ""))
+    manual_sync = reader.boolean("manual_sync", Freeze.manual_sync)
+    reader.finish()
+    return Freeze(env, until, reason, manual_sync)
+
+
 def _read_vault(reader: _Reader) -> Vault:
     server = reader.string("server")
     if not _VAULT_SERVER.fullmatch(server):
@@ -989,7 +1043,12 @@ def _read_sections(reader: _Reader) -> dict[str, Any]:
         reader.string("progressive_delivery", Platform.progressive_delivery),
         PROGRESSIVE_DELIVERY,
     )
+    freezes = tuple(
+        _read_freeze(f, f"freezes[{i}]") for i, f in enumerate(reader.sequence("freezes", []) or [])
+    )
     return {
+        "freezes": freezes,
+        "workshop": reader.boolean("workshop", Platform.workshop),
         "secrets": secrets,
         "notifications": notifications,
         "image_automation": image_automation,
@@ -1066,8 +1125,23 @@ def check_topology(platform: Platform) -> None:
                 raise AnswersError(
                     f"sync.windows[{i}].envs[{j}]", env, "is not the env of any cluster"
                 )
+    for i, freeze in enumerate(platform.freezes):
+        check_freeze_env(f"freezes[{i}].env", platform, freeze.env)
+        if [f.env for f in platform.freezes].index(freeze.env) != i:
+            raise AnswersError(f"freezes[{i}].env", freeze.env, "is frozen twice")
     for i, tenant in enumerate(platform.tenants):
         check_tenant_canary(f"tenants[{i}].canary", tenant.canary, platform.progressive_delivery)
+
+
+def check_freeze_env(where: str, platform: Platform, env: str) -> str:
+    """A freeze names a spoke env: the hub's would stop the unfreeze from being applied too."""
+    if env not in {c.env for c in platform.clusters}:
+        raise AnswersError(where, env, "is not the env of any cluster")
+    if env == platform.hub.env:
+        raise AnswersError(
+            where, env, "is the hub's env: a freeze there would also stop its unfreeze"
+        )
+    return env
 
 
 def check_tenant_canary(where: str, canary: bool, progressive_delivery: str) -> bool:
@@ -1110,6 +1184,22 @@ def dump_answers(platform: Platform) -> dict[str, Any]:
     # every repo generated before it existed stays as it was.
     if platform.progressive_delivery != Platform.progressive_delivery:
         data["progressive_delivery"] = platform.progressive_delivery
+    if platform.workshop:
+        data["workshop"] = True
+    # Last, and only while there is one: unfreeze leaves platform.yaml as it was before freeze.
+    if platform.freezes:
+        data["freezes"] = [_freeze_answers(f) for f in platform.freezes]
+    return data
+
+
+def _freeze_answers(freeze: Freeze) -> dict[str, Any]:
+    data: dict[str, Any] = {"env": freeze.env}
+    if freeze.until:
+        data["until"] = freeze.until
+    if freeze.reason:
+        data["reason"] = freeze.reason
+    if freeze.manual_sync:
+        data["manual_sync"] = True
     return data
 
 

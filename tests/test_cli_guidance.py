@@ -36,7 +36,18 @@ def test_every_option_of_every_command_says_what_it_does() -> None:
 
 
 @pytest.mark.parametrize(
-    "command", ["new", "validate", "add-tenant", "remove-tenant", "add-cluster", "remove-cluster"]
+    "command",
+    [
+        "new",
+        "validate",
+        "add-tenant",
+        "remove-tenant",
+        "add-cluster",
+        "remove-cluster",
+        "workshop",
+        "freeze",
+        "unfreeze",
+    ],
 )
 def test_command_help_has_examples_and_exit_codes(command: str, tmp_path: Path) -> None:
     done = run_cli([command, "--help"], cwd=tmp_path, home=tmp_path / "home")

@@ -23,11 +23,15 @@ def test_the_answers_example_is_valid_and_uses_every_section() -> None:
     assert set(example) == {
         "repo_name", "git_url", "git_branch", "engine", "clusters", "tenants",
         "secrets", "notifications", "image_automation", "sync", "sso", "ci",
-        "progressive_delivery",
+        "progressive_delivery", "workshop", "freezes",
     }  # fmt: skip
+    assert platform.freeze_of("prod") is not None
 
 
-COMMANDS = "new|validate|add-tenant|remove-tenant|add-cluster|remove-cluster|update|check"
+COMMANDS = (
+    "new|validate|add-tenant|remove-tenant|add-cluster|remove-cluster|update|check|freeze"
+    "|unfreeze|workshop"
+)
 
 
 @pytest.mark.parametrize(
@@ -52,8 +56,11 @@ def _fill_values(argv: list[str]) -> list[str]:
         "--config", "--output-dir", "--keys-dir", "--schema-location",
         "--kubernetes-version", "--jobs", "--only", "--engine", "--format", "--repo",
         "--repo-url", "--region", "--clusters", "--env", "--kubeconfig", "--base-from",
+        "--attendees",
     }  # fmt: skip
-    samples = {"--jobs": "2", "--kubernetes-version": "1.33", "--only": "secrets"}
+    samples = {
+        "--jobs": "2", "--kubernetes-version": "1.33", "--only": "secrets", "--attendees": "3",
+    }  # fmt: skip
     filled: list[str] = []
     for i, arg in enumerate(argv):
         filled.append(arg)

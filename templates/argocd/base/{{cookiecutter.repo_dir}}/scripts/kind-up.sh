@@ -1,0 +1,2 @@
+{%- import "_shared/workshop.sh.j2" as workshop -%}
+{{ workshop.kind_up(cookiecutter._platform) }}
