@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from scaffolder.day2 import Result
 
 
+# Said by every command that changes a repo when it first rolled back an interrupted one.
+RECOVERED = "An interrupted earlier command was rolled back first."
+
+
 def _shown(path: Path, start: Path) -> str:
     """``path`` relative to ``start`` when it lies below it, else absolute."""
     relative = os.path.relpath(path, start)
@@ -92,7 +96,7 @@ def day2_summary(what: str, result: Result) -> str:
         f"{len(result.deleted)} deleted" + (", committed." if result.committed else "."),
     ]
     if result.recovered:
-        lines.append("An interrupted earlier command was rolled back first.")
+        lines.append(RECOVERED)
     for key in result.keys.values():
         lines.append(f"New private age key: {key.path} (mode 0600, never commit it).")
     if result.left_alone:
@@ -171,7 +175,7 @@ def rotation_summary(done: Rotation) -> str:
         + (", committed." if done.committed else "."),
     ]
     if done.recovered:
-        lines.append("An interrupted earlier command was rolled back first.")
+        lines.append(RECOVERED)
     lines.append(f"New private age key: {done.key.path} (mode 0600, never commit it).")
     if done.kept is not None:
         lines.append(f"The old key is kept as {done.kept} until you rotate with --prune-old.")
@@ -197,7 +201,7 @@ def update_summary(result: UpdateResult) -> str:
     versions = _from_to(result.old_version, result.new_version)
     lines = []
     if result.recovered:
-        lines.append("An interrupted earlier command was rolled back first.")
+        lines.append(RECOVERED)
     added = {path for path in result.written if not (result.repo_dir / path).exists()}
     if result.dry_run:
         changed = result.changed

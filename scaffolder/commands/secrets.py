@@ -40,6 +40,7 @@ from scaffolder.landing import land
 from scaffolder.model import Platform
 from scaffolder.quoting import is_plain_string, shell_word
 from scaffolder.repo_state import read_platform
+from scaffolder.summary import RECOVERED
 from scaffolder.tools import find_sops
 
 SEALED_API_GROUP = "bitnami.com/"
@@ -480,7 +481,7 @@ def added_summary(added: Added) -> str:
         + (", committed." if added.committed else "."),
     ]
     if added.recovered:
-        lines.append("An interrupted earlier command was rolled back first.")
+        lines.append(RECOVERED)
     if added.listed_in:
         lines.append(f"Listed in {added.listed_in}.")
     lines.append(f"Applied by {added.applied_by}.")

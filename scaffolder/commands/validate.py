@@ -42,6 +42,17 @@ from scaffolder.validate.schemas import (
 # What is still said when platform.yaml does not read (besides build, schema, secrets, scripts).
 _WITHOUT_PLATFORM = {"yaml/syntax", "refs/platform-invalid"}
 
+# The checks that run over what was read and built, in order, by category.
+_CHECKS: dict[str, Callable[[CheckContext], list[Finding]]] = {
+    "refs": check_references,
+    "secrets": check_secrets,
+    "tenancy": check_tenancy,
+    "flux": check_flux,
+    "argocd": check_argocd,
+    "rbac": check_rbac,
+    "scripts": check_scripts,
+}
+
 # The categories whose checks need the objects kustomize builds.
 _NEEDS_BUILDS = {"build", "schema", "refs", "tenancy", "flux", "argocd", "rbac"}
 
@@ -174,20 +185,9 @@ def validate(
     step("checking schemas, references and rules")
     if store is not None:
         findings += _check_schemas(ctx, store)
-    if "refs" in categories:
-        findings += check_references(ctx)
-    if "secrets" in categories:
-        findings += check_secrets(ctx)
-    if "tenancy" in categories:
-        findings += check_tenancy(ctx)
-    if "flux" in categories:
-        findings += check_flux(ctx)
-    if "argocd" in categories:
-        findings += check_argocd(ctx)
-    if "rbac" in categories:
-        findings += check_rbac(ctx)
-    if "scripts" in categories:
-        findings += check_scripts(ctx)
+    for name, check in _CHECKS.items():
+        if name in categories:
+            findings += check(ctx)
 
     platform_file = repo.files.get(PLATFORM_FILE)
     if found is not None and repo.platform is None and platform_file is not None:
