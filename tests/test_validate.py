@@ -21,7 +21,11 @@ import yaml
 from scaffolder.commands.validate import validate
 from scaffolder.generate import GeneratedRepo
 from scaffolder.sops import decrypt_file, find_sops_files
+from scaffolder.validate.checks import CheckContext
+from scaffolder.validate.checks.builds import check_builds
 from scaffolder.validate.findings import Finding, Report
+from scaffolder.validate.repo import load_repo
+from scaffolder.validate.schemas import SchemaStore, UnknownKind
 from tests.cli_helpers import run_cli
 from tests.conftest import CHECKOUT, SCHEMAS
 
@@ -293,3 +297,41 @@ def test_cli_exit_codes_and_stable_json(
     bad = cli(home, str(repo), "--only", "spelling")
     assert bad.returncode == 2 and bad.stderr.startswith("error: --only: unknown check")
     assert "Traceback" not in missing.stderr + bad.stderr
+
+
+_BROKEN_BODIES = [
+    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": 5}},
+    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": 1}},
+    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "extra": True},
+    {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a"}, "spec": {}},
+    {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "a"},
+     "spec": {"ports": [{"port": "80"}], "type": "Nowhere"}},
+    {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+     "metadata": {"name": "a"}, "spec": {"interval": "ten minutes", "prune": "yes",
+                                         "sourceRef": {"kind": "Bucket2", "name": "x"}}},
+    {"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject", "metadata": {"name": "a"},
+     "spec": {"destinations": [{"name": 3}], "unknown": {}}},
+]  # fmt: skip
+
+
+def test_the_compiled_validator_agrees_with_jsonschema(
+    repo_factory: Callable[[str, str], GeneratedRepo],
+) -> None:
+    """jsonschema_rs decides "valid" alone (jsonschema explains the invalid ones): on every
+    object of both engines' repos, as written and as built, and on broken ones, both agree."""
+    store = SchemaStore(LOCATIONS)
+    bodies: list[dict[str, Any]] = list(_BROKEN_BODIES)
+    for engine in ("flux", "argocd"):
+        ctx = CheckContext(load_repo(repo_factory(engine, "default").repo_dir), jobs=2)
+        check_builds(ctx)
+        bodies += [obj.body for obj in (*ctx.repo.source_objects(), *ctx.built)]
+    agreed = {True: 0, False: 0}
+    for body in bodies:
+        try:
+            validator = store.validator(body["apiVersion"], body["kind"])
+        except UnknownKind:
+            continue
+        slow = validator.is_valid({k: v for k, v in body.items() if k != "sops"})
+        assert store.is_valid(body) == slow, body
+        agreed[slow] += 1
+    assert agreed[False] == len(_BROKEN_BODIES) and agreed[True] > 300, agreed

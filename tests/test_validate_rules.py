@@ -17,8 +17,12 @@ import yaml
 from scaffolder.commands.validate import validate
 from scaffolder.errors import UsageError
 from scaffolder.generate import GeneratedRepo
+from scaffolder.validate.checks import CheckContext
+from scaffolder.validate.checks.builds import BuildUnit, _split_aggregations, check_builds
+from scaffolder.validate.checks.schema import canonical
 from scaffolder.validate.findings import Report
 from scaffolder.validate.gitops import repo_key
+from scaffolder.validate.repo import load_repo
 from scaffolder.validate.schemas import (
     BUNDLED_SCHEMAS,
     CACHE_ENV,
@@ -380,3 +384,101 @@ def test_an_aggregation_is_checked_as_kustomize_builds_it(tmp_path: Path, parts:
         ["kubectl", "kustomize", str(tmp_path / "clash" / "all")], capture_output=True, text=True
     )
     assert built.returncode != 0 and "already registered id" in built.stderr
+
+
+_NAMESPACED_PART = """\
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: sync-%(i)02d}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: sync-%(i)02d}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}
+subjects:
+- {kind: ServiceAccount, name: default}
+- {kind: ServiceAccount, name: sync-%(i)02d, namespace: elsewhere}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: reader-%(i)02d}
+rules: []
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: %(config)s, namespace: %(origin)s}
+"""
+
+
+def _namespaced_aggregation(root: Path, namespace: str, parts: int, clash: bool) -> Path:
+    files = {
+        "all/kustomization.yaml": f"namespace: {namespace!r}\nresources:\n"
+        + "".join(f"- ../part-{i:02d}\n" for i in range(parts)),
+    }
+    for i in range(parts):
+        config = "settings" if clash and i in (2, parts - 1) else f"settings-{i:02d}"
+        files[f"part-{i:02d}/kustomization.yaml"] = "resources:\n- objects.yaml\n"
+        files[f"part-{i:02d}/objects.yaml"] = _NAMESPACED_PART % {
+            "i": i, "config": config, "origin": f"team-{i:02d}"
+        }  # fmt: skip
+    return write_tree(root, files)
+
+
+def _built_objects(root: Path, unit: str) -> list[str]:
+    ctx = CheckContext(load_repo(root), jobs=2)
+    assert check_builds(ctx) == []
+    return sorted(canonical(o.body) for o in ctx.built if o.unit == unit)
+
+
+@pytest.mark.parametrize(("namespace", "parts"), [("spoke-07", 4), ("spoke-07", 24), ("on", 24)])
+def test_a_namespaced_aggregation_is_checked_as_kustomize_builds_it(
+    tmp_path: Path, namespace: str, parts: int
+) -> None:
+    """A tenant-sync (a namespace over many parts): each part is built once, under a stand-in
+    namespace that is then renamed; the objects are exactly kustomize's build of the whole
+    (RoleBinding subjects, cluster-scoped kinds, namespaces written in the parts), and an
+    object that two parts put into one namespace is the finding kustomize gives."""
+    root = _namespaced_aggregation(tmp_path / "clean", namespace, parts, clash=False)
+    real = subprocess.run(
+        ["kubectl", "kustomize", str(root / "all")], capture_output=True, text=True, check=True
+    )
+    expected = sorted(canonical(body) for body in yaml.safe_load_all(real.stdout))
+    assert _built_objects(root, "all") == expected
+    assert sum(f'"namespace": "{namespace}"' in body for body in expected) == 4 * parts - parts
+    repo = load_repo(root)
+    _, split = _split_aggregations(repo, [BuildUnit("all")])
+    # Built apart only with many parts and a namespace kustomize writes as it writes the
+    # stand-in (`on` it quotes): otherwise kustomize builds the whole.
+    assert bool(split) == (parts > 15 and namespace != "on")
+    assert check(root).findings == []
+
+    clashing = _namespaced_aggregation(tmp_path / "clash", namespace, parts, clash=True)
+    built = subprocess.run(["kubectl", "kustomize", str(clashing / "all")], capture_output=True)
+    assert built.returncode != 0
+    assert [(f.check, f.file) for f in check(clashing).findings] == [
+        ("build/kustomize", "all/kustomization.yaml")
+    ]
+
+
+def test_copies_in_other_namespaces_are_validated_once_and_reported_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Objects that differ only in metadata.namespace share one schema validation when the
+    kind's schema takes any string there; each copy still gets its own finding."""
+    validated: list[object] = []
+    problems = SchemaStore.problems
+    monkeypatch.setattr(
+        SchemaStore, "problems", lambda self, body: validated.append(body) or problems(self, body)
+    )
+    store = SchemaStore([str(SCHEMAS)])
+    assert store.takes_any_namespace("v1", "ServiceAccount")
+    assert store.takes_any_namespace("kustomize.toolkit.fluxcd.io/v1", "Kustomization")
+    assert not store.takes_any_namespace("v1", "NoSuchKind")
+    wrong = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: app, namespace: %s}\nx: 3\n"
+    repo = write_tree(tmp_path, {f"{ns}/sa.yaml": wrong % ns for ns in ("team-a", "team-b")})
+    report = check(repo)
+    assert summary(report) == [
+        ("schema/invalid", "team-a/sa.yaml", 4),
+        ("schema/invalid", "team-b/sa.yaml", 4),
+    ]
+    assert len(validated) == 1

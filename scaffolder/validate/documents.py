@@ -6,6 +6,7 @@ kustomize refuse them) and unquoted dates stay strings (as they do in Kubernetes
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +54,14 @@ def _refuse_duplicates(loader: Any, node: yaml.MappingNode) -> None:
         seen.add(key)
 
 
-_KubernetesLoader.add_constructor("tag:yaml.org,2002:timestamp", _BaseLoader.construct_yaml_str)
+def _shared_str(loader: Any, node: yaml.ScalarNode) -> str:
+    """One string object per distinct text: a large repo repeats the same keys and values
+    (apiVersion, metadata, labels, names) hundreds of thousands of times."""
+    return sys.intern(loader.construct_scalar(node))
+
+
+_KubernetesLoader.add_constructor("tag:yaml.org,2002:str", _shared_str)
+_KubernetesLoader.add_constructor("tag:yaml.org,2002:timestamp", _shared_str)
 
 
 @dataclass(frozen=True)

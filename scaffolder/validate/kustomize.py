@@ -140,11 +140,24 @@ def build_generated(folder: Path, entries: Iterable[Path]) -> BuildResult:
         return _run(_build_argv(tmp, LOAD_RESTRICTIONS_NONE), folder)
 
 
-def build_together(folders: Sequence[Path], load_restrictor: str | None = None) -> list[str] | None:
+def build_in_namespace(
+    folder: Path, namespace: str, load_restrictor: str | None = None
+) -> BuildResult:
+    """``folder`` built as a kustomization that includes it and sets ``namespace`` builds it:
+    kustomize's own namespace transformer applied to its objects."""
+    with tempfile.TemporaryDirectory(prefix="gitops-scaffold-kustomize-") as tmp:
+        _write_kustomization(tmp, [os.path.relpath(folder, tmp)], namespace=namespace)
+        return _run(_build_argv(tmp, load_restrictor), folder)
+
+
+def build_together(
+    folders: Sequence[Path], load_restrictor: str | None = None, namespace: str | None = None
+) -> list[str] | None:
     """Build several kustomizations with one kustomize run: each run costs a process start.
 
     A generated kustomization lists them with a marker object before each, and keeps
     resources in that order (sortOptions fifo), so the output splits back per folder.
+    With ``namespace``, it sets that namespace too (``build_in_namespace`` for each).
     Returns each folder's output, or None when the joint build fails (objects that clash
     between folders, an error in one of them, a kustomize without sortOptions): build them
     one by one then.
@@ -160,7 +173,10 @@ def build_together(folders: Sequence[Path], load_restrictor: str | None = None) 
             }
             Path(tmp, f"marker-{index}.yaml").write_text(yaml.safe_dump(marker), encoding="utf-8")
             resources += [f"marker-{index}.yaml", os.path.relpath(folder, tmp)]
-        _write_kustomization(tmp, resources, sortOptions={"order": "fifo"})
+        extra: dict[str, Any] = {"sortOptions": {"order": "fifo"}}
+        if namespace is not None:
+            extra["namespace"] = namespace
+        _write_kustomization(tmp, resources, **extra)
         result = _run(_build_argv(tmp, load_restrictor), Path(tmp))
     if not result.ok:
         return None

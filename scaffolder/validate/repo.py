@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -68,19 +69,19 @@ class KubeObject:
     # Variables the substitution used without a default that nothing defines ("" in Flux).
     undefined: frozenset[str] = frozenset()
 
-    @property
+    @cached_property  # asked for millions of times in a large repo
     def api_version(self) -> str:
         return str(self.body.get("apiVersion", ""))
 
-    @property
+    @cached_property
     def group(self) -> str:
         return self.api_version.rpartition("/")[0]
 
-    @property
+    @cached_property
     def kind(self) -> str:
         return str(self.body.get("kind", ""))
 
-    @property
+    @cached_property
     def metadata(self) -> dict[str, Any]:
         meta = self.body.get("metadata")
         return meta if isinstance(meta, dict) else {}

@@ -8,7 +8,7 @@ and line it is written at, even when the object was seen in a build's output.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from scaffolder.validate.documents import line_of
@@ -30,6 +30,8 @@ class CheckContext:
     # source files no successful build read that a failed build did: their objects are seen
     # as written, not as applied (a namespace missing, say)
     unbuilt: set[str] = field(default_factory=set)
+    # Work for this thread while kustomize runs (once): the schemas of the objects as written.
+    meanwhile: Callable[[], None] | None = None
 
     def may_define(self, name: str) -> bool:
         """Whether ``name`` is written in a file that does not parse or whose build failed:

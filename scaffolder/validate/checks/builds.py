@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,7 @@ from scaffolder.validate.kustomize import (
     BuildResult,
     build,
     build_generated,
+    build_in_namespace,
     build_together,
     flux_manifests,
 )
@@ -58,6 +60,14 @@ class BuildUnit:
     folder: str  # repo-relative
     flux_generated: bool = False  # a Flux path without a kustomization file
     referrer: Location | None = None  # the Flux Kustomization that points here
+    # Built under this namespace (kustomize's namespace transformer): a part of a namespaced
+    # aggregation, see _split_aggregations.
+    namespace: str | None = None
+
+    @property
+    def key(self) -> str:
+        """One build of a folder: as it is, or under a namespace."""
+        return self.folder if self.namespace is None else f"{self.folder} in {self.namespace}"
 
 
 def _kustomization_children(repo: Repo, folder: str) -> list[str]:
@@ -94,10 +104,30 @@ def _entry_points(repo: Repo) -> list[BuildUnit]:
 # tenant in one, a Flux spoke's tenant-sync every tenant on it (200 tenants: one kustomize run
 # of 2.4 s and 500 MB; their own builds, batched, take a fraction of that), so one with many
 # parts is built as its parts and its output put together from theirs.
-_AGGREGATION_KEYS = frozenset({"apiVersion", "kind", "resources"})
+#
+# With `namespace` too (a Flux spoke's tenant-sync), kustomize's namespace transformer sets
+# that namespace on each object on its own (kustomize api/builtins NamespaceTransformer: per
+# resource, cluster-scoped kinds skipped, then a check that no two objects now share an id).
+# Each part is built once under a stand-in namespace, a random name no file contains, and each
+# aggregation's copy gets its own namespace where kustomize wrote the stand-in: a tenant placed
+# on 49 spokes is built once, not 49 times. The id check is made on the renamed objects.
+_AGGREGATION_KEYS = frozenset({"apiVersion", "kind", "resources", "namespace"})
+# A namespace kustomize writes as a plain YAML scalar, as it writes the stand-in.
+_PLAIN_NAMESPACE = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
+_YAML_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
+STAND_IN_NAMESPACE = f"gitops-scaffold-validate-{uuid.uuid4().hex}"
 
 
-def _aggregated(repo: Repo, folder: str) -> list[str] | None:
+@dataclass(frozen=True)
+class _Split:
+    children: list[str]
+    namespace: str | None  # the aggregation's namespace (its parts built under the stand-in)
+
+    def part(self, child: str) -> BuildUnit:
+        return BuildUnit(child, namespace=STAND_IN_NAMESPACE if self.namespace else None)
+
+
+def _aggregated(repo: Repo, folder: str) -> _Split | None:
     """The kustomizations a many-part aggregation includes, else None."""
     config = repo.kustomizations.get(folder)
     source = repo.files.get(repo.kustomization_file(folder))
@@ -106,33 +136,56 @@ def _aggregated(repo: Repo, folder: str) -> list[str] | None:
     body = source.documents[0].body
     if not isinstance(body, dict) or not set(body) <= _AGGREGATION_KEYS:
         return None
+    namespace = body.get("namespace")
+    if namespace is not None and not (
+        isinstance(namespace, str)
+        and _PLAIN_NAMESPACE.fullmatch(namespace)
+        and namespace not in _YAML_WORDS
+    ):
+        return None
     if any(not entry.local for entry in config.entries):
         return None
     children = [repo.rel(child) for child in config.children()]
     if len(children) <= MAX_BATCH or len(set(children)) != len(children):
         return None
-    return children if all(child in repo.kustomizations for child in children) else None
+    if not all(child in repo.kustomizations for child in children):
+        return None
+    return _Split(children, namespace)
 
 
 def _split_aggregations(
     repo: Repo, units: list[BuildUnit]
-) -> tuple[list[BuildUnit], dict[str, list[str]]]:
+) -> tuple[list[BuildUnit], dict[str, _Split]]:
     """``units`` with each large aggregation replaced by the kustomizations it gathers (its
-    own output is put together from theirs, see ``_assembled``); which were split into what."""
-    split: dict[str, list[str]] = {}
+    own output is put together from theirs, see ``_assembled``); which were split into what.
+    The parts of a namespaced aggregation are built under the stand-in, as they are."""
+    split: dict[str, _Split] = {}
     found: dict[str, BuildUnit] = {}
     pending = list(units)
     while pending:
         unit = pending.pop(0)
-        if unit.folder in found or unit.folder in split:
+        if unit.key in found or unit.key in split:
             continue
-        children = None if unit.flux_generated else _aggregated(repo, unit.folder)
-        if children is None:
-            found[unit.folder] = unit
+        aggregation = None
+        if not unit.flux_generated and unit.namespace is None:
+            aggregation = _aggregated(repo, unit.folder)
+        if aggregation is None:
+            found[unit.key] = unit
         else:
-            split[unit.folder] = children
-            pending += [BuildUnit(child) for child in children]
+            split[unit.key] = aggregation
+            pending += [aggregation.part(child) for child in aggregation.children]
     return list(found.values()), split
+
+
+def _renamed(value: Any, namespace: str) -> Any:
+    """``value`` with the stand-in namespace, wherever kustomize wrote it, made ``namespace``."""
+    if isinstance(value, str):
+        return namespace if value == STAND_IN_NAMESPACE else value
+    if isinstance(value, dict):
+        return {key: _renamed(item, namespace) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_renamed(item, namespace) for item in value]
+    return value
 
 
 def _object_key(body: Any) -> tuple[str, str, str, str] | None:
@@ -145,7 +198,7 @@ def _object_key(body: Any) -> tuple[str, str, str, str] | None:
 
 
 def _assembled(
-    repo: Repo, split: dict[str, list[str]], built: dict[str, _Built]
+    repo: Repo, split: dict[str, _Split], built: dict[str, _Built]
 ) -> tuple[list[_Built], list[Finding]]:
     """The build of each split aggregation whose parts all built: their outputs in order, as
     kustomize prints them, unless an object comes from two parts (kustomize refuses the build
@@ -159,13 +212,18 @@ def _assembled(
         if folder in made:
             return made[folder]
         made[folder] = None  # a cycle: kustomize reports it on the parts
-        parts = [assemble(child) for child in split[folder]]
+        aggregation = split[folder]
+        parts = [assemble(aggregation.part(child).key) for child in aggregation.children]
         if any(part is None for part in parts):
             return None
         ready = [part for part in parts if part is not None]
+        namespace = aggregation.namespace
+        renamed = [
+            [_renamed(b, namespace) for b in p.bodies] if namespace else p.bodies for p in ready
+        ]
         seen: dict[tuple[str, str, str, str], str] = {}
-        for part in ready:
-            for body in part.bodies:
+        for part, bodies in zip(ready, renamed, strict=True):
+            for body in bodies:
                 key = _object_key(body)
                 if key is None:
                     continue
@@ -182,10 +240,12 @@ def _assembled(
                     )
                     return None
                 seen.setdefault(key, part.unit.folder)
-        texts = [part.result.output for part in ready if part.result.output.strip()]
-        output = "---\n".join(t if t.endswith("\n") else t + "\n" for t in texts)
-        bodies = [body for part in ready for body in part.bodies]
-        result = _Built(BuildUnit(folder), BuildResult(repo.path(folder), True, output), bodies)
+        result = _Built(
+            BuildUnit(folder),
+            BuildResult(repo.path(folder), True, ""),
+            [body for bodies in renamed for body in bodies],
+            tuple((part, namespace) for part in ready),
+        )
         made[folder] = result
         return result
 
@@ -276,6 +336,19 @@ class _Built:
     unit: BuildUnit
     result: BuildResult
     bodies: list[Any]  # the parsed output when the build succeeded
+    # An assembled build (see _assembled): its parts, each with the namespace its stand-in
+    # becomes; its YAML text is theirs, made when asked for (a substitution needs it).
+    parts: tuple[tuple[_Built, str | None], ...] = ()
+
+    def texts(self) -> list[str]:
+        """The YAML text of each document the build printed."""
+        if not self.parts:
+            return [t for t in _DOCUMENT_SEPARATOR.split(self.result.output) if t.strip()]
+        return [
+            text.replace(STAND_IN_NAMESPACE, namespace) if namespace else text
+            for part, namespace in self.parts
+            for text in part.texts()
+        ]
 
 
 class _Builder:
@@ -287,7 +360,8 @@ class _Builder:
         self.restrictor = _load_restrictor(ctx.repo)
         self.findings: list[Finding] = []
         self.succeeded: list[_Built] = []
-        self.outcome: dict[str, bool] = {}  # folder -> built
+        self.outcome: dict[str, bool] = {}  # unit key -> built
+        self.failed: list[BuildUnit] = []
         self.runs = 0
         self._lock = threading.Lock()
         self.broken = frozenset(rel for rel, f in ctx.repo.files.items() if f.error is not None)
@@ -317,6 +391,8 @@ class _Builder:
         self.count_run()
         if unit.flux_generated:
             return self.built(unit, build_generated(path, flux_manifests(path)))
+        if unit.namespace is not None:
+            return self.built(unit, build_in_namespace(path, unit.namespace, self.restrictor))
         return self.built(unit, build(path, self.restrictor))
 
     def run_batch(self, batch: list[BuildUnit]) -> list[_Built]:
@@ -324,7 +400,9 @@ class _Builder:
             self.unsafe and any(self.reads_any(u, self.unsafe) for u in batch)
         ):
             self.count_run()
-            outputs = build_together([self.repo.path(u.folder) for u in batch], self.restrictor)
+            outputs = build_together(
+                [self.repo.path(u.folder) for u in batch], self.restrictor, batch[0].namespace
+            )
             if outputs is not None:
                 return [
                     self.built(u, BuildResult(self.repo.path(u.folder), True, out))
@@ -346,6 +424,7 @@ class _Builder:
                 if (
                     len(members) < limit
                     and not members[0].flux_generated
+                    and members[0].namespace == unit.namespace
                     and used.isdisjoint(files)
                 ):
                     members.append(unit)
@@ -360,7 +439,11 @@ class _Builder:
         if self.ctx.jobs <= 1 or len(batches) <= 1:
             return [b for batch in batches for b in self.run_batch(batch)]
         with ThreadPoolExecutor(max_workers=min(self.ctx.jobs, len(batches))) as pool:
-            return [b for done in pool.map(self.run_batch, batches) for b in done]
+            running = [pool.submit(self.run_batch, batch) for batch in batches]
+            meanwhile, self.ctx.meanwhile = self.ctx.meanwhile, None
+            if meanwhile is not None:
+                meanwhile()  # while the runs wait for kustomize
+            return [b for done in running for b in done.result()]
 
     def build(self, units: list[BuildUnit]) -> None:
         """Build ``units``; narrow failures down to the folders they include.
@@ -369,15 +452,15 @@ class _Builder:
         """
         units = list(
             {
-                u.folder: u
-                for u in units
-                if u.folder not in self.outcome and _allowed(self.guard, u)
+                u.key: u for u in units if u.key not in self.outcome and _allowed(self.guard, u)
             }.values()
         )
         parents: list[tuple[BuildUnit, BuildResult, list[str]]] = []
         for built in self.run_all(units):
             unit, result = built.unit, built.result
-            self.outcome[unit.folder] = result.ok
+            self.outcome[unit.key] = result.ok
+            if not result.ok:
+                self.failed.append(unit)
             if result.ok:
                 self.succeeded.append(built)
                 continue
@@ -536,7 +619,7 @@ def _flux_variants(ctx: CheckContext) -> tuple[dict[str, list[_Variant]], list[F
 
 def _documents(built: _Built) -> list[tuple[str, Any]]:
     """(YAML text, parsed body) of every document a build printed."""
-    texts = [t for t in _DOCUMENT_SEPARATOR.split(built.result.output) if t.strip()]
+    texts = built.texts()
     if len(texts) == len(built.bodies):
         return list(zip(texts, built.bodies, strict=True))
     return [(t, body) for t in texts for body in load_all(t)[:1]]
@@ -637,11 +720,13 @@ def check_builds(ctx: CheckContext) -> list[Finding]:
     builder.build(_buildable(ctx.repo, guard, units))
     ctx.builds = builder.runs
     index = _source_index(ctx.repo)
-    assembled, findings = _assembled(ctx.repo, split, {b.unit.folder: b for b in builder.succeeded})
+    assembled, findings = _assembled(ctx.repo, split, {b.unit.key: b for b in builder.succeeded})
     # Parts built only to assemble an aggregation are its objects, not objects of their own.
-    parts = {c for children in split.values() for c in children} - {u.folder for u in entry_points}
+    parts = {s.part(c).key for s in split.values() for c in s.children} - {
+        u.key for u in entry_points
+    }
     succeeded = sorted(
-        [b for b in builder.succeeded if b.unit.folder not in parts] + assembled,
+        [b for b in builder.succeeded if b.unit.key not in parts] + assembled,
         key=lambda b: b.unit.folder,
     )
     ctx.built_units = {b.unit.folder for b in [*succeeded, *builder.succeeded]}
@@ -655,7 +740,7 @@ def check_builds(ctx: CheckContext) -> list[Finding]:
             for body in built.bodies
             if is_kubernetes_object(body)
         ]
-    failed = [folder for folder, ok in builder.outcome.items() if not ok]
+    failed = [unit.folder for unit in builder.failed]
     ctx.unbuilt = set().union(*(coverage(folder) for folder in failed)) - ctx.covered
     variants, flux_findings = _flux_variants(ctx)
     findings += flux_findings + guard.findings()

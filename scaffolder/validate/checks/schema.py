@@ -8,18 +8,36 @@ checked through the builds that use them, not on their own.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 from typing import Any
 
 from scaffolder.validate.checks import CheckContext
 from scaffolder.validate.documents import is_kubernetes_object, line_of
 from scaffolder.validate.findings import Finding
-from scaffolder.validate.repo import KubeObject, Location, is_kustomize_config, is_manifest_file
-from scaffolder.validate.schemas import SchemaStore, UnknownKind
+from scaffolder.validate.repo import (
+    KubeObject,
+    Location,
+    Repo,
+    is_kustomize_config,
+    is_manifest_file,
+)
+from scaffolder.validate.schemas import (
+    SchemaLocationError,
+    SchemaProblem,
+    SchemaStore,
+    UnknownKind,
+)
 
 
 def canonical(body: Any) -> str:
     return json.dumps(body, sort_keys=True, default=str)
+
+
+def _digest(body: Any) -> bytes:
+    """The identity of an object's content, small enough to keep for 60 000 of them."""
+    return hashlib.blake2b(canonical(body).encode("utf-8"), digest_size=16).digest()
 
 
 def _unresolved(obj: KubeObject, path: tuple[Any, ...]) -> bool:
@@ -27,10 +45,63 @@ def _unresolved(obj: KubeObject, path: tuple[Any, ...]) -> bool:
     return any(path[: len(field)] == field for field in obj.unresolved)
 
 
-def _validate(store: SchemaStore, obj: KubeObject) -> list[tuple[str, str, tuple[Any, ...]]]:
+class SchemaProblems:
+    """Schema problems per object, each distinct invalid body explained once.
+
+    A body's problems are those of any body equal to it but for metadata.namespace, when its
+    kind's schema takes any string there (``SchemaStore.takes_any_namespace``): the copies of
+    one object that kustomize puts into many namespaces are validated once.
+    """
+
+    def __init__(self, store: SchemaStore) -> None:
+        self.store = store
+        self.known: dict[str, list[SchemaProblem] | UnknownKind] = {}
+
+    def __call__(self, body: dict[str, Any]) -> list[SchemaProblem]:
+        if self.store.is_valid(body):
+            return []
+        key = canonical(self._without_namespace(body))
+        found = self.known.get(key)
+        if found is None:
+            try:
+                found = self.store.problems(body)
+            except UnknownKind as err:
+                found = err
+            self.known[key] = found
+        if isinstance(found, UnknownKind):
+            raise found
+        return found
+
+    def _without_namespace(self, body: dict[str, Any]) -> dict[str, Any]:
+        metadata = body.get("metadata")
+        if not (isinstance(metadata, dict) and isinstance(metadata.get("namespace"), str)):
+            return body
+        api_version, kind = body.get("apiVersion"), body.get("kind")
+        if not (isinstance(api_version, str) and isinstance(kind, str)):
+            return body
+        if not self.store.takes_any_namespace(api_version, kind):
+            return body
+        return {**body, "metadata": {**metadata, "namespace": ""}}
+
+    def warm(self, repo: Repo) -> None:
+        """Validate the objects as written ahead (the CLI does it while kustomize builds);
+        a schema that cannot be used is reported by check_schemas."""
+        with contextlib.suppress(SchemaLocationError):
+            for source in repo.files.values():
+                if not is_manifest_file(repo, source):
+                    continue
+                for doc in source.documents:
+                    if is_kubernetes_object(doc.body) and not is_kustomize_config(doc.body):
+                        with contextlib.suppress(UnknownKind):
+                            self(doc.body)
+
+
+def _validate(
+    problems_of: SchemaProblems, obj: KubeObject
+) -> list[tuple[str, str, tuple[Any, ...]]]:
     """(check, message, field path) for one object."""
     try:
-        problems = store.problems(obj.body)
+        problems = problems_of(obj.body)
     except UnknownKind as err:
         check = "schema/unknown-api-version" if err.known_versions else "schema/unknown-kind"
         return [(check, str(err), ("apiVersion",))]
@@ -83,9 +154,12 @@ def _not_objects(ctx: CheckContext) -> list[Finding]:
     return findings
 
 
-def check_schemas(ctx: CheckContext, store: SchemaStore) -> list[Finding]:
+def check_schemas(
+    ctx: CheckContext, store: SchemaStore, problems_of: SchemaProblems | None = None
+) -> list[Finding]:
     findings = _not_objects(ctx)
-    validated: set[str] = set()
+    problems_of = problems_of or SchemaProblems(store)
+    validated: set[bytes] = set()
     # Problems found in each source document, so a built copy (namespaced, labelled) that
     # shows the same problem is not reported once more per build.
     known: dict[tuple[str, int | None], set[tuple[str, tuple[Any, ...]]]] = {}
@@ -95,9 +169,9 @@ def check_schemas(ctx: CheckContext, store: SchemaStore) -> list[Finding]:
         for doc in source.documents:
             if not is_kubernetes_object(doc.body) or is_kustomize_config(doc.body):
                 continue
-            validated.add(canonical(doc.body))
+            validated.add(_digest(doc.body))
             obj = KubeObject(doc.body, Location(source.relative, doc.line))
-            problems = _validate(store, obj)
+            problems = _validate(problems_of, obj)
             known[(source.relative, doc.line)] = {(check, path) for check, _, path in problems}
             for check, message, path in problems:
                 line = line_of(source.text, doc.line, path) if path else doc.line
@@ -105,12 +179,12 @@ def check_schemas(ctx: CheckContext, store: SchemaStore) -> list[Finding]:
     for obj in ctx.built:
         if obj.substituted_by is None and obj.location.file in ctx.substituted_only:
             continue  # a copy Flux does not apply: it applies the substituted ones
-        key = canonical(obj.body)
+        key = _digest(obj.body)
         if key in validated:
             continue  # the same object as written: already checked
         validated.add(key)
         seen = known.setdefault((obj.location.file, obj.location.line), set())
-        for check, message, path in _validate(store, obj):
+        for check, message, path in _validate(problems_of, obj):
             if (check, path) not in seen:
                 findings.append(_built_finding(ctx, obj, check, message, path))
                 if obj.substituted_by is not None:  # once, not once per Kustomization
