@@ -10,7 +10,6 @@ import signal
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
@@ -36,6 +35,7 @@ from scaffolder.quoting import shell_word
 if TYPE_CHECKING:
     from scaffolder.commands.workshop import WorkshopResult
     from scaffolder.day2 import Result
+    from scaffolder.summary import Report
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,18 +61,33 @@ def _command(
     )  # fmt: skip
 
 
-def _output_options(sub: argparse.ArgumentParser) -> None:
+def _output_options(
+    sub: argparse.ArgumentParser, fields: str, verbose: str = "every file written or deleted"
+) -> None:
+    """--quiet, --verbose and --format text|json, the same on every command that writes or
+    inspects a repo (printed by ``_emit``); ``fields`` names those of its JSON object."""
     loudness = sub.add_mutually_exclusive_group()
     loudness.add_argument(
         "-q", "--quiet", action="store_true", help="print nothing but errors"
     )  # fmt: skip
-    loudness.add_argument(
-        "-v", "--verbose", action="store_true", help="also list every file written or deleted"
-    )  # fmt: skip
+    loudness.add_argument("-v", "--verbose", action="store_true", help=f"also list {verbose}")
     sub.add_argument(
         "--format", choices=("text", "json"), default="text",
-        help="text (default), or json: what was written and where the keys are",
+        help=f"text (default), or json: one object {{{fields}}} (README: Output)",
     )  # fmt: skip
+
+
+def _emit(args: argparse.Namespace, report: Report) -> None:
+    """Print a command's report as --format, --quiet and --verbose ask (every command)."""
+    if args.format == "json":
+        _print_json(report.data)
+        return
+    if report.document:  # the result itself (a manifest): printed even with --quiet
+        sys.stdout.write(report.text)
+    elif not args.quiet:
+        print(report.text)
+    if args.verbose and report.details:
+        print("\n".join(report.details), file=sys.stderr if report.document else sys.stdout)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true",
         help="list what would be written (files, keys) and write nothing",
     )  # fmt: skip
-    _output_options(new)
+    _output_options(new, text.JSON_NEW)
 
     workshop = _command(
         commands, "workshop", "one platform repo per workshop attendee, with exercises",
@@ -151,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs", type=int, metavar="N",
         help="repos made at once, in worker processes (default: one per CPU)",
     )  # fmt: skip
-    _output_options(workshop)
+    _output_options(workshop, text.JSON_WORKSHOP, "each attendee's repo and keys folder")
 
     validate = _command(
         commands, "validate", "check a platform repository (offline)", text.VALIDATE,
@@ -234,9 +249,7 @@ def _secrets_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
 
     listing = actions.add_parser("list", help="every secret: mechanism, cluster, keys (no value)")
     repo(listing)
-    listing.add_argument(
-        "--format", choices=("text", "json"), default="text", help="text (default) or json"
-    )
+    _output_options(listing, text.JSON_SECRETS_LIST, "the public age key of every recipient")
 
     rotate = actions.add_parser("rotate", help="a new age key; its files encrypted again")
     which = rotate.add_mutually_exclusive_group(required=True)
@@ -253,6 +266,7 @@ def _secrets_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
         "as <name>.agekey.old",
     )  # fmt: skip
     rotate.add_argument("--commit", action="store_true", help="make one commit of the change")
+    _output_options(rotate, text.JSON_ROTATE)
 
     add = actions.add_parser("add", help="a Secret for one cluster, encrypted by sops from memory")
     add.add_argument("name", metavar="NAME", help="the Secret's name")
@@ -263,6 +277,7 @@ def _secrets_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
     values(add, env_file=True)
     repo(add)
     add.add_argument("--commit", action="store_true", help="make one commit of the change")
+    _output_options(add, text.JSON_ADD)
 
     seal = actions.add_parser("seal", help="a SealedSecret for one cluster's controller")
     seal.add_argument("name", metavar="NAME", help="the Secret's name")
@@ -284,6 +299,7 @@ def _secrets_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--output", type=Path, metavar="FILE",
         help="write it there (default: print it); replaces the same SealedSecret or a stub",
     )  # fmt: skip
+    _output_options(seal, text.JSON_SEAL, "the data keys and the certificate (on stderr)")
 
 
 def values(sub: argparse.ArgumentParser, *, env_file: bool) -> None:
@@ -322,12 +338,14 @@ def _update_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
         "has no branch gitops-scaffold/pristine (default: its first commit, made by new)"
     )
     update.add_argument("--base-from", metavar="REV", help=base_help)
+    _output_options(update, text.JSON_UPDATE, "every file written, deleted or in conflict")
     check = _command(
         commands, "check", "exit 1 when update would change the repo (a newer version), else 0",
         text.CHECK, text.CHECK_EPILOG,
     )  # fmt: skip
     check.add_argument("--repo", type=Path, default=Path("."), metavar="PATH", help=repo_help)
     check.add_argument("--base-from", metavar="REV", help=base_help)
+    _output_options(check, text.JSON_CHECK, "every generated file that differs")
 
 
 def _day2_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -344,7 +362,7 @@ def _day2_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
             "--commit", action="store_true",
             help="make one commit of the change (default: leave it for review)",
         )  # fmt: skip
-        _output_options(sub)
+        _output_options(sub, text.JSON_DAY2)
 
     add_tenant = _command(
         commands, "add-tenant", "add a tenant to an existing repo", text.ADD_TENANT,
@@ -501,28 +519,17 @@ def _write_new(args: argparse.Namespace, platform: Platform) -> int:
 
     if args.dry_run:
         plan = plan_new(platform, args.output_dir, args.keys_dir, force=args.force)
-        if args.format == "json":
-            _print_json(summary.plan_data(plan))
-        elif not args.quiet:
-            print(summary.plan_summary(plan, verbose=args.verbose))
+        _emit(args, summary.plan_report(plan))
         return 0
     result = new(platform, args.output_dir, args.keys_dir, force=args.force)
-    if args.format == "json":
-        _print_json(summary.new_data(platform, result))
-    elif not args.quiet:
-        print(summary.new_summary(platform, result))
+    _emit(args, summary.new_report(platform, result))
     return 0
 
 
 def _report_day2(args: argparse.Namespace, what: str, result: Result) -> int:
-    from scaffolder import summary
+    from scaffolder.summary import day2_report
 
-    if args.format == "json":
-        _print_json(summary.day2_data(result))
-    elif not args.quiet:
-        print(summary.day2_summary(what, result))
-        if args.verbose:
-            print("\n".join(summary.day2_files(result)))
+    _emit(args, day2_report(what, result))
     return 0
 
 
@@ -599,6 +606,7 @@ def _cmd_workshop(args: argparse.Namespace) -> int:
     from rich.progress import Progress, TaskID
 
     from scaffolder.commands.workshop import workshop
+    from scaffolder.summary import workshop_report
 
     def run(progress: Callable[[object], None] | None) -> WorkshopResult:
         return workshop(
@@ -624,43 +632,16 @@ def _cmd_workshop(args: argparse.Namespace) -> int:
             bar.stop()
     else:
         result = run(None)
-    if args.format == "json":
-        _print_json(
-            {
-                "output_dir": str(result.output_dir),
-                "roster": str(result.roster),
-                "handout": str(result.handout),
-                "attendees": [
-                    {"attendee": a.name, "repo": str(a.repo_dir), "keys": str(a.keys_dir)}
-                    for a in result.attendees
-                ],
-            }
-        )
-    elif not args.quiet:
-        print(
-            f"Made {len(result.attendees)} workshop repos ({result.platform.engine}) in "
-            f"{result.output_dir}: roster {result.roster.name}, handout {result.handout.name}."
-        )
-        if args.verbose:
-            for a in result.attendees:
-                print(f"  {a.name}: {a.repo_dir} (keys {a.keys_dir})")
+    _emit(args, workshop_report(result))
     return 0
 
 
 def _cmd_freeze(args: argparse.Namespace) -> int:
     from scaffolder.commands.freeze import freeze, list_freezes
+    from scaffolder.summary import freezes_report
 
     if args.list:
-        frozen = list_freezes(args.repo)
-        if args.format == "json":
-            _print_json([{**asdict(f.freeze), "clusters": list(f.clusters)} for f in frozen])
-        elif not args.quiet:
-            for f in frozen:
-                until = f" until {f.freeze.until}" if f.freeze.until else ""
-                reason = f": {f.freeze.reason}" if f.freeze.reason else ""
-                print(f"{f.freeze.env} ({', '.join(f.clusters)}) frozen{until}{reason}")
-            if not frozen:
-                print("No env is frozen.")
+        _emit(args, freezes_report(args.repo, list_freezes(args.repo)))
         return 0
     if not args.env:
         raise UsageError("freeze: --env ENV is required (or --list)")
@@ -729,23 +710,20 @@ def _cmd_version(args: argparse.Namespace) -> int:
 
 
 def _cmd_secrets(args: argparse.Namespace) -> int:
+    from scaffolder import summary
     from scaffolder.commands import secrets
 
     if args.action == "list":
-        entries = secrets.list_secrets(args.repo)
-        sys.stdout.write(
-            secrets.to_json(entries) if args.format == "json" else secrets.to_text(entries)
-        )
+        _emit(args, summary.secrets_report(args.repo, secrets.list_secrets(args.repo)))
         return 0
     if args.action == "rotate":
         from scaffolder.commands.rotate import rotate
-        from scaffolder.summary import rotation_summary
 
         done = rotate(
             args.repo, cluster=args.cluster, admin=args.admin, keys_dir=args.keys_dir,
             prune_old=args.prune_old, commit=args.commit,
         )  # fmt: skip
-        print(rotation_summary(done))
+        _emit(args, summary.rotation_report(done))
         return 0
     if args.action == "add":
         found = secrets.collect_values(args.from_literal, args.from_file, args.from_env_file)
@@ -753,7 +731,7 @@ def _cmd_secrets(args: argparse.Namespace) -> int:
             args.repo, args.name, cluster=args.cluster, namespace=args.namespace,
             values=found, commit=args.commit,
         )  # fmt: skip
-        print(secrets.added_summary(added))
+        _emit(args, summary.added_report(added))
         return 0
     if args.action == "seal":
         found = secrets.collect_values(args.from_literal, args.from_file)
@@ -761,32 +739,28 @@ def _cmd_secrets(args: argparse.Namespace) -> int:
             args.name, namespace=args.namespace, values=found, scope=args.scope,
             cert=args.cert, cluster=args.cluster, repo_dir=args.repo, output=args.output,
         )  # fmt: skip
-        if sealed.output is None:
-            sys.stdout.write(sealed.text)
-        else:
-            print(f"Sealed {args.namespace}/{args.name} ({args.scope}) into {sealed.output} "
-                  f"for the certificate {sealed.cert} (with {sealed.via}).")  # fmt: skip
+        _emit(args, summary.sealed_report(sealed))
         return 0
     raise UsageError(f"secrets {args.action}: unknown action")  # pragma: no cover
 
 
 def _cmd_update(args: argparse.Namespace) -> int:
     from scaffolder.commands.update import update
-    from scaffolder.summary import update_summary
+    from scaffolder.summary import update_report
 
     result = update(
         args.repo, dry_run=args.dry_run, conflict=args.conflict, base_from=args.base_from
     )
-    print(update_summary(result))
+    _emit(args, update_report(result))
     return 1 if result.conflicts else 0
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from scaffolder.commands.update import check
-    from scaffolder.summary import check_summary
+    from scaffolder.summary import check_report
 
     result = check(args.repo, base_from=args.base_from)
-    print(check_summary(result))
+    _emit(args, check_report(result))
     return 0 if result.up_to_date else 1
 
 

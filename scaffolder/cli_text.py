@@ -189,6 +189,7 @@ examples:
   gitops-scaffold secrets seal api-token --namespace team-a --cluster prod-eu-1 \\
       --from-file token=token.txt
   gitops-scaffold secrets rotate --cluster prod-eu-1 --commit
+  gitops-scaffold secrets rotate --admin --format json    paths only, never a key
 
 {EXIT_CODES}"""
 
@@ -219,8 +220,33 @@ CHECK = (
 CHECK_EPILOG = """\
 examples:
   gitops-scaffold check --repo acme-platform
+  gitops-scaffold check --quiet                the exit code alone (CI)
+  gitops-scaffold check --format json          versions and the differing files
 
 exit codes:
   0  up to date
   1  an update is available (both versions are named)
   2  not a platform repo, or a bad option"""
+
+# The fields of each command's --format json object (the README's "Output" describes them).
+JSON_NEW = (
+    "repo, engine, written, keys_dir, keys, encrypted, placeholders, example_git_url, "
+    "committed; with --dry-run: dry_run, repo, replaces, keys_dir, files, new_keys, "
+    "reused_keys, placeholders"
+)
+JSON_DAY2 = "repo, written, deleted, left_alone, keys, committed, recovered"
+JSON_WORKSHOP = "output_dir, engine, roster, handout, attendees: [{attendee, repo, keys_dir}]"
+JSON_SECRETS_LIST = "repo, secrets: [{path, mechanism, kind, name, namespace, cluster, ...}]"
+JSON_ROTATE = (
+    "repo, rotated_key, written, encrypted, keys, old_key, pruned, committed, recovered, next_steps"
+)
+JSON_ADD = (
+    "repo, written, encrypted, secret: {path, name, namespace, cluster, data_keys}, listed_in, "
+    "applied_by, committed, recovered"
+)
+JSON_SEAL = "secret: {name, namespace, data_keys}, scope, cert, via, output, sealed_secret"
+JSON_UPDATE = (
+    "repo, dry_run, recorded_version, running_version, base, written, deleted, conflicts, "
+    "rejects, left_alone, recovered"
+)
+JSON_CHECK = "repo, up_to_date, recorded_version, running_version, newer_recorded, base, differing"

@@ -335,8 +335,6 @@ def answers_from_root_context(context: dict[str, Any]) -> dict[str, Any]:
     model's default.
     """
     answers: dict[str, Any] = {key: context[key] for key in _ROOT_SCALARS}
-    if isinstance(answers["engine"], list):  # an unrendered choice variable: its first entry
-        answers["engine"] = answers["engine"][0]
     if answers["git_url"] == "":
         del answers["git_url"]
     platform = context.get("platform") or {}

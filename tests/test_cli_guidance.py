@@ -111,9 +111,11 @@ def test_doctor_fails_and_says_how_to_install_what_is_missing(tmp_path: Path) ->
     assert text.returncode == 1 and "not found" in text.stdout and "missing" in text.stdout
 
 
-def _bash_complete(words: list[str], tmp_path: Path) -> list[str]:
+def _bash_complete(
+    words: list[str], tmp_path: Path, parser: argparse.ArgumentParser | None = None
+) -> list[str]:
     completion = tmp_path / "completion.bash"
-    completion.write_text(script(build_parser(), "bash"))
+    completion.write_text(script(parser or build_parser(), "bash"))
     quoted = " ".join(f"'{w}'" for w in words)
     program = (
         f"source {completion}\n"
@@ -134,14 +136,75 @@ def test_bash_completion_knows_commands_options_and_choices(tmp_path: Path) -> N
         "argocd",
     ]
     assert "sarif" in _bash_complete(["gitops-scaffold", "validate", "--format", ""], tmp_path)
-    assert _bash_complete(["gitops-scaffold", "completion", "f"], tmp_path) == []
+    # a positional argument's choices
+    assert _bash_complete(["gitops-scaffold", "completion", "f"], tmp_path) == ["fish"]
+    # --engine=VALUE: bash splits the word at '=' (COMP_WORDBREAKS)
+    words = ["gitops-scaffold", "new", "--engine", "=", "a"]
+    assert _bash_complete(words, tmp_path) == ["argocd"]
+
+
+def test_bash_completion_walks_nested_subcommands(tmp_path: Path) -> None:
+    def complete(*words: str) -> list[str]:
+        return _bash_complete(["gitops-scaffold", *words], tmp_path)
+
+    assert complete("secrets", "") == ["list", "rotate", "add", "seal"]
+    assert complete("secrets", "ro") == ["rotate"]
+    rotate = complete("secrets", "rotate", "--")
+    assert {"--cluster", "--admin", "--prune-old", "--keys-dir", "--commit"} <= set(rotate)
+    assert "--engine" not in rotate and "--scope" not in rotate
+    assert complete("secrets", "seal", "db", "--scope", "") == [
+        "strict", "namespace-wide", "cluster-wide",
+    ]  # fmt: skip
+    assert complete("secrets", "list", "--format", "") == ["text", "json"]
+    # an option's value is not read as a subcommand, nor as the option's name
+    assert complete("secrets", "list", "--repo", "rotate", "--f") == ["--format"]
+    assert complete("new", "--config", "secrets", "--engine", "") == ["flux", "argocd"]
+    assert complete("secrets", "rotate", "--cluster", "") == []  # free text: no guess
+
+
+def test_completion_follows_subcommands_to_any_depth(tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser(prog="gitops-scaffold")
+    level1 = parser.add_subparsers(dest="a").add_parser("outer", help="level 1")
+    level1.add_argument("--name", help="a value, not a command")
+    level2 = level1.add_subparsers(dest="b").add_parser("middle", help="level 2")
+    level3 = level2.add_subparsers(dest="c").add_parser("inner", help="level 3")
+    level3.add_argument("--deep", choices=("x", "y"), help="three levels down")
+    level3.add_argument("target", choices=("here", "there"), help="a positional choice")
+
+    def complete(*words: str) -> list[str]:
+        return _bash_complete(["gitops-scaffold", *words], tmp_path, parser)
+
+    assert complete("outer", "--name", "middle", "") == ["middle"]
+    assert complete("outer", "middle", "") == ["inner"]
+    assert complete("outer", "middle", "inner", "--d") == ["--deep"]
+    assert complete("outer", "middle", "inner", "--deep", "") == ["x", "y"]
+    assert complete("outer", "middle", "inner", "t") == ["there"]
+    fish = script(parser, "fish")
+    at_inner = "-n '__gitops_scaffold_at gitops-scaffold:outer:middle:inner'"
+    assert f"complete -c gitops-scaffold {at_inner} -l deep -x -a 'x y'" in fish
+    assert "-n '__gitops_scaffold_at gitops-scaffold:outer' -a 'middle' -d 'level 2'" in fish
+    if shutil.which("fish"):
+        path = tmp_path / "toy.fish"
+        path.write_text(fish)
+        for line, expected in [
+            ("gitops-scaffold outer --name middle ", ["middle"]),
+            ("gitops-scaffold outer middle inner --deep ", ["x", "y"]),
+        ]:
+            done = subprocess.run(
+                ["fish", "--no-config", "-c", f"source {path}; complete -C {line!r}"],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            assert [row.split("\t")[0] for row in done.stdout.splitlines()] == expected
 
 
 def test_every_shell_gets_a_script_the_shell_accepts(tmp_path: Path) -> None:
     parser = build_parser()
     fish = script(parser, "fish")
-    assert "complete -c gitops-scaffold -n '__fish_seen_subcommand_from new' -l engine" in fish
-    assert "-x -a 'flux argocd'" in fish
+    at = "complete -c gitops-scaffold -n '__gitops_scaffold_at gitops-scaffold"
+    assert f"{at}:new' -l engine -x -a 'flux argocd'" in fish
+    assert f"{at}:secrets' -a 'rotate'" in fish
+    assert f"{at}:secrets:rotate' -l prune-old" in fish
+    assert f"{at}:secrets:seal' -l scope -x -a 'strict namespace-wide cluster-wide'" in fish
     for shell in ("bash", "zsh", "fish"):
         text = script(parser, shell)
         assert "add-cluster" in text

@@ -428,3 +428,18 @@ def test_quiet_and_json_output_of_new(tmp_path: Path) -> None:
     assert all((Path(data["repo"]) / p).is_file() for p in data["encrypted"])
     assert set(data["placeholders"]) <= set(data["encrypted"]) and data["placeholders"]
     assert data["example_git_url"] is True
+    repo = Path(data["repo"])
+    assert data["written"] == sorted(
+        p.relative_to(repo).as_posix()
+        for p in repo.rglob("*")
+        if p.is_file() and ".git" not in p.relative_to(repo).parts
+    )
+    assert data["committed"] is True
+    verbose = run_cli(
+        ["new", "--no-input", "--verbose", "--output-dir", tmp_path / "v"],
+        cwd=tmp_path, home=tmp_path / "home",
+    )  # fmt: skip
+    assert verbose.returncode == 0, verbose.stderr
+    lines = verbose.stdout.splitlines()
+    assert "  wrote .sops.yaml" in lines and "  wrote platform.yaml" in lines
+    assert f"  key {tmp_path / 'v' / (REPO + '.keys') / 'admin.agekey'}" in lines

@@ -206,14 +206,18 @@ def test_cookiecutter_json_holds_the_model_defaults() -> None:
     declared = json.loads((CHECKOUT / "cookiecutter.json").read_text(encoding="utf-8"))
     expected = root_context(default_platform())
 
-    assert declared.pop("engine") == list(ENGINES)  # a choice: the first one is the default
-    assert expected.pop("engine") == ENGINES[0]
     # Empty: the model's default, next to the repo name (no template in a default: values
     # are data, see scaffolder/cookiecutter_guard.py).
     assert declared.pop("git_url") == ""
     assert expected.pop("git_url") == default_git_url(REPO)
     prompts = declared.pop("__prompts__")
-    assert {key: prompts[key] for key in MESSAGES} == MESSAGES
+    # engine is a plain string, not a cookiecutter choice list: cookiecutter refuses a value
+    # outside a choice list with a traceback before any hook runs, whereas the answers model
+    # refuses it with one line (L8). Its question names the choices instead.
+    assert prompts.pop("engine") == f"{MESSAGES['engine']} ({' or '.join(ENGINES)})"
+    assert {key: prompts[key] for key in MESSAGES if key != "engine"} == {
+        key: text for key, text in MESSAGES.items() if key != "engine"
+    }
     # Private variables only cookiecutter.json needs (set by cookiecutter or its hooks).
     assert declared.pop("_keys_dir") == ""
     assert declared.pop("_extensions") == ["scaffolder.cookiecutter_guard.AnswersAreData"]

@@ -503,6 +503,17 @@ def test_refused_git_urls_at_the_prompt() -> None:
         ('platform={"repo_nmae": "x"}', "did you mean 'repo_name'?"),
         ("platform=[1, 2]", "error: platform: [1, 2] must be a JSON object"),
         ("platform={bad json", "error: platform: '{bad json' is not a JSON object"),
+        ("platform=notjson", "error: platform: 'notjson' is not a JSON object"),
+        (
+            'platform={"clusters": [{"name": "Hub", "role": "hub"}, {"name": "dev"}]}',
+            "error: clusters[0].name: 'Hub'",
+        ),
+        # L8: a choice cookiecutter would check itself (a traceback before any hook runs)
+        ("engine=jenkins", "error: engine: 'jenkins' must be one of: flux, argocd"),
+        ("engine=", "error: engine: '' must be one of: flux, argocd"),
+        ("engine=Flux", "error: engine: 'Flux'"),
+        ("repo_name=", "error: repo_name: ''"),
+        ("git_branch=a b", "error: git_branch: 'a b'"),
     ],
 )
 def test_a_refused_value_through_cookiecutter_extra_context(

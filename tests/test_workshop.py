@@ -4,6 +4,7 @@ exercises, whose offline commands run here exactly as the Markdown writes them."
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import shutil
@@ -144,7 +145,13 @@ def test_the_cli_makes_a_workshop_and_reports_json(tmp_path: Path) -> None:
         cwd=tmp_path, home=tmp_path / "home",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert '"attendee": "gitops-101-02"' in done.stdout
+    data = json.loads(done.stdout)
+    assert data["engine"] == "argocd" and data["roster"] == str(tmp_path / ROSTER)
+    assert data["attendees"][1] == {
+        "attendee": "gitops-101-02",
+        "repo": str(tmp_path / "gitops-101-02"),
+        "keys_dir": str(tmp_path / "gitops-101-02.keys"),
+    }
     assert (tmp_path / "gitops-101-02" / "docs" / "workshop" / "07-canary.md").is_file()
     assert "git_url: https://github.com/gitops-workshop/gitops-101-01.git" in (
         tmp_path / "gitops-101-01" / "platform.yaml"

@@ -123,7 +123,7 @@ def _generate(platform: Platform, targets: _Targets) -> GeneratedRepo:
         pause(NEW_DELAY)
         staged_repo = staging / platform.repo_name
         staged_repo.mkdir()
-        encrypted, placeholders = build_repo(platform, staged_repo, public)
+        built = build_repo(platform, staged_repo, public)
         pause_at("new:staged")
         written = _swap_in(staged_repo, targets, made)
     except OSError as err:
@@ -135,8 +135,9 @@ def _generate(platform: Platform, targets: _Targets) -> GeneratedRepo:
         shutil.rmtree(staging, ignore_errors=True)
     _exclude_from_enclosing_work_tree(targets)
     return GeneratedRepo(
-        targets.repo, targets.keys_dir, {**reused, **written}, encrypted, placeholders
-    )
+        targets.repo, targets.keys_dir, {**reused, **written}, built.encrypted,
+        built.placeholders, built.files,
+    )  # fmt: skip
 
 
 def _swap_in(

@@ -21,11 +21,10 @@ from its certificate: `--cert`, or the one the repo records in
 from __future__ import annotations
 
 import base64
-import json
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +37,8 @@ from scaffolder.files import read_regular_file, write_atomic
 from scaffolder.generate import SOPS_CONFIG
 from scaffolder.landing import land
 from scaffolder.model import Platform
-from scaffolder.quoting import is_plain_string, shell_word
+from scaffolder.quoting import is_plain_string
 from scaffolder.repo_state import read_platform
-from scaffolder.summary import RECOVERED
 from scaffolder.tools import find_sops
 
 SEALED_API_GROUP = "bitnami.com/"
@@ -208,34 +206,6 @@ def list_secrets(repo_dir: Path) -> list[SecretEntry]:
     return found
 
 
-def to_json(entries: list[SecretEntry]) -> str:
-    return json.dumps({"secrets": [asdict(e) for e in entries]}, indent=2) + "\n"
-
-
-def to_text(entries: list[SecretEntry]) -> str:
-    if not entries:
-        return "No secrets in this repo.\n"
-    lines = []
-    for entry in entries:
-        where = f"{entry.namespace}/{entry.name}" if entry.namespace else entry.name or "-"
-        line = f"{entry.path}  [{entry.mechanism}] {entry.kind} {where}"
-        line += f"  cluster: {entry.cluster or '-'}"
-        if entry.mechanism == "sops":
-            opened = ", ".join(r.key for r in entry.recipients) or "nobody"
-            line += f"  opened by: {opened}  last rotated: {entry.last_rotated or '-'}"
-        if entry.detail:
-            line += f"  ({entry.detail})"
-        if entry.state != "ok":
-            line += f"  !! {entry.state}"
-        lines.append(line)
-    counts = {m: sum(e.mechanism == m for e in entries) for m in ("sops", "sealed", "external")}
-    lines.append(
-        f"{len(entries)} secrets: {counts['sops']} sops, {counts['sealed']} sealed, "
-        f"{counts['external']} external."
-    )
-    return "\n".join(lines) + "\n"
-
-
 # ---------------------------------------------------------------------------------- add
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -255,9 +225,16 @@ class Added:
     path: str  # the encrypted Secret
     listed_in: str | None  # the kustomization that lists it (Flux); None: bootstrap applies it
     applied_by: str
-    keys: list[str]  # the Secret's data keys (never its values)
+    data_keys: list[str]  # the Secret's data keys (never its values)
     committed: bool
     recovered: bool
+    name: str
+    namespace: str
+    cluster: str
+
+    @property
+    def written(self) -> list[str]:
+        return sorted([self.path, *([self.listed_in] if self.listed_in else [])])
 
 
 def _key(where: str, key: str) -> str:
@@ -470,27 +447,8 @@ def add_secret(
     )  # fmt: skip
     return Added(
         repo_dir, relative, listed_in, applied_by, sorted(values), landed.committed,
-        landed.recovered,
+        landed.recovered, name, namespace, cluster,
     )  # fmt: skip
-
-
-def added_summary(added: Added) -> str:
-    lines = [
-        f"Added {added.path} in {added.repo_dir.name} (keys: {', '.join(added.keys)}; "
-        "encrypted by sops from memory, no plaintext written)"
-        + (", committed." if added.committed else "."),
-    ]
-    if added.recovered:
-        lines.append(RECOVERED)
-    if added.listed_in:
-        lines.append(f"Listed in {added.listed_in}.")
-    lines.append(f"Applied by {added.applied_by}.")
-    if not added.committed:
-        lines.append(
-            f"Review with: git -C {shell_word(str(added.repo_dir))} status; "
-            "then commit (or pass --commit next time)."
-        )
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------- seal
@@ -505,6 +463,10 @@ class Sealed:
     cert: Path
     via: str  # kubeseal | cryptography
     output: Path | None
+    name: str
+    namespace: str
+    scope: str
+    data_keys: list[str]  # the sealed data keys (never their values)
 
 
 def cert_of(repo_dir: Path, cluster: str) -> Path:
@@ -584,4 +546,5 @@ def seal_secret(
         )  # fmt: skip
     if output is not None:
         write_atomic(output, text)
-    return Sealed(text, cert_path, "kubeseal" if tool else "cryptography", output)
+    via = "kubeseal" if tool else "cryptography"
+    return Sealed(text, cert_path, via, output, name, namespace, scope, sorted(values))

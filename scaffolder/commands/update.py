@@ -175,6 +175,8 @@ def _update(
     result = merge.result
     result.old_version, result.new_version = recorded, running
     new_answers, _ = answers.edited([])
+    if new_answers != answers.text and PLATFORM_FILE not in result.written:
+        result.written.append(PLATFORM_FILE)  # the version it records
     if dry_run or into is None:
         result.dry_run = True
         return result
