@@ -9,6 +9,7 @@ and memory, with no traceback and nothing read outside the repo or fetched.
 from __future__ import annotations
 
 import json
+import math
 import os
 import resource
 import shutil
@@ -16,11 +17,14 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from scaffolder.commands.validate import validate
 from scaffolder.generate import GeneratedRepo
+from scaffolder.validate import documents
 from scaffolder.validate.documents import MAX_ALIAS_EXPANSION
 from scaffolder.validate.repo import MAX_YAML_BYTES
 from tests.cli_helpers import CLI, cli_env
@@ -156,3 +160,54 @@ def test_a_fifo_named_yaml_never_blocks(tmp_path: Path) -> None:
     started = time.monotonic()
     validate(repo, jobs=2, any_folder=True, only=["secrets"])
     assert time.monotonic() - started < 30
+
+
+_TRICKY_YAML = """\
+ints: [0x1F, 0o17, 017, 1_000, -3, +4, 0b101]
+floats: [1e3, .inf, -.Inf, .NaN, 6.5e-3, 1_0.5]
+bools: [yes, No, ON, off, true, False, y, n]
+nulls: [~, null, Null, ]
+dates: [2024-01-01, 2024-01-01T10:00:00Z]
+strings: ["yes", '1e3', "", plain text, "two\\nlines", 'quote''s']
+"1": one
+2: two
+---
+base: &base {a: 1, b: [x]}
+merged: {<<: *base, c: 3}
+---
+binary: !!binary aGVsbG8=
+set: !!set {a, b}
+---
+nested: {l1: {l2: [{l3: [1, {l4: deep}]}]}}
+---
+"""
+
+
+def test_direct_yaml_construction_is_pyyaml_s(tmp_path: Path) -> None:
+    """Documents of plain maps, lists and core scalars are built without PyYAML's
+    constructor (a third of the time): the same data, every scalar type; anything else
+    (merge keys, aliases, complex keys, other tags) falls back to it."""
+
+    class Reference(documents._KubernetesLoader):
+        def construct_document(self, node: Any) -> Any:
+            return yaml.constructor.SafeConstructor.construct_document(self, node)
+
+    def same(a: Any, b: Any) -> bool:
+        if isinstance(a, float) and isinstance(b, float) and math.isnan(a):
+            return math.isnan(b)
+        if isinstance(a, dict):
+            return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+        if isinstance(a, list):
+            return isinstance(b, list) and len(a) == len(b) and all(map(same, a, b))
+        return type(a) is type(b) and a == b
+
+    for text in (_TRICKY_YAML, _TRICKY_YAML.replace("*base", "{a: 1}")):
+        expected = [d for d in yaml.load_all(text, Loader=Reference) if d is not None]
+        assert same(documents.load_all(text), expected)
+    assert documents.load_all("when: 2024-01-01\n") == [{"when": "2024-01-01"}]
+    with pytest.raises(yaml.YAMLError, match="duplicate key"):
+        documents.load_all("a: 1\nb: 2\na: 3\n")
+    shared = documents.load_all("a: &x [1, {b: 2}]\nc: *x\n")[0]
+    assert shared["a"] is shared["c"]  # an alias is the same object, as PyYAML builds it
+    with pytest.raises(yaml.YAMLError, match="unhashable key"):
+        documents.load_all("? [complex, key]\n: no\n")
