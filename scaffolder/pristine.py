@@ -130,8 +130,8 @@ def record_change(
         return False  # no record (a repo made before it existed): update starts one
     parent = head[0]
     removed = set(removed)
-    _, fingerprints = _parse_meta(meta[1] if meta else b"", f"branch {BRANCH}")
-    sops_files = {p: f for p, f in fingerprints.items() if p not in removed}
+    _, recorded = _parse_meta(meta[1] if meta else b"", f"branch {BRANCH}")
+    sops_files = {p: f for p, f in recorded.items() if p not in removed}
     sops_files.update(fingerprints)
     files = {**written, META: (_meta(version, sops_files), False)}
     deleted = sorted(p for p in removed if not sops.is_sops_file(p) and p not in written)

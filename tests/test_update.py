@@ -24,8 +24,11 @@ import scaffolder
 from scaffolder import git as scaffolder_git
 from scaffolder import pristine, sops
 from scaffolder.cli import main
+from scaffolder.commands.clusters import add_cluster, remove_cluster
+from scaffolder.commands.freeze import freeze, unfreeze
 from scaffolder.commands.new import new
-from scaffolder.commands.tenants import add_tenant
+from scaffolder.commands.secrets import add_secret
+from scaffolder.commands.tenants import add_tenant, remove_tenant
 from scaffolder.commands.update import UpdateResult, _newer, check, update
 from scaffolder.commands.validate import validate
 from scaffolder.generate import GeneratedRepo, repo_files
@@ -490,6 +493,59 @@ def test_tenants_added_by_add_tenant_survive_an_update(
     assert "  force: false\n" in (repo / "tenants/team-c/sync/sync.yaml").read_text()
     assert [t.name for t in read_platform(repo).tenants] == ["team-a", "team-b", "team-c"]
     assert_valid(repo)
+
+
+def copy_keys(repo: GeneratedRepo, tmp_path: Path) -> Path:
+    target = tmp_path / "keys"
+    shutil.copytree(repo.keys_dir, target)
+    return target
+
+
+def _frozen_then_unfrozen(repo: Path, keys: Path, commit: bool) -> object:
+    freeze(repo, "prod", reason="release", commit=commit)
+    return unfreeze(repo, "prod", commit=commit)
+
+
+# Every command that changes a repo, as (repo, keys folder, --commit) -> its result.
+CHANGES: dict[str, Callable[[Path, Path, bool], object]] = {
+    "add a secret": lambda r, k, c: add_secret(
+        r, "db", cluster="hub", namespace="platform-system", values={"password": b"v"}, commit=c
+    ),
+    "freeze": lambda r, k, c: freeze(r, "prod", commit=c),
+    "freeze then unfreeze": _frozen_then_unfrozen,
+    "add a cluster": lambda r, k, c: add_cluster(r, "stg-1", env="staging", keys_dir=k, commit=c),
+    "remove a cluster": lambda r, k, c: remove_cluster(r, "prod-eu-1", commit=c),
+    "add a tenant": lambda r, k, c: add_tenant(r, "team-c", commit=c),
+    "remove a tenant": lambda r, k, c: remove_tenant(r, "team-b", commit=c),
+}
+
+
+@pytest.mark.parametrize("commit", [False, True], ids=["", "--commit"])
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_after_any_command_check_is_up_to_date_and_update_has_nothing_to_merge(
+    made_with_a: Callable[[str], GeneratedRepo], tmp_path: Path, change: str, commit: bool
+) -> None:
+    """The record moves with every command that rewrites a generated file (add-cluster: its
+    SOPS files' fingerprints too): a CI `check` right after it passes, and `update` finds
+    nothing to merge, nor anything to record."""
+    made = made_with_a("flux")
+    repo, keys = copy_repo(made, tmp_path), copy_keys(made, tmp_path)
+    record = git(repo, "rev-parse", pristine.BRANCH)
+    CHANGES[change](repo, keys, commit)
+    if commit:
+        assert git(repo, "status", "--porcelain") == ""  # one commit of all it wrote
+    result = check(repo)
+    assert (result.differing, result.up_to_date) == ([], True)
+    if change == "add a secret":
+        assert git(repo, "rev-parse", pristine.BRANCH) == record  # nothing of it is generated
+    if git(repo, "status", "--porcelain"):
+        commit_all(repo, change)  # update wants a clean work tree
+    record = git(repo, "rev-parse", pristine.BRANCH)
+    before = snapshot(repo)
+    merged = update(repo)
+    assert (merged.changed, merged.notes, merged.rejects) == ([], [], [])
+    assert git(repo, "rev-parse", pristine.BRANCH) == record  # not even a new record
+    assert snapshot(repo) == before
 
 
 def test_a_repo_without_the_branch_falls_back_to_its_first_commit(
