@@ -99,18 +99,15 @@ def _swap_keys(
     old = old_key_path(keys_dir, name)
     kept = keys_dir / (keys.key_file_name(name) + ".rotating") if prune_old else old
     linked = False
-    made: dict[str, keys.AgeKey] = {}
     try:
         if current.is_file():
             os.link(current, kept)  # fails rather than replace an existing file
             linked = True
             current.unlink()
-        made = keys.write_keys(keys_dir, {name: new})
-        pruned = [p for p in (kept, old) if prune_old and p.is_file()]
-        yield (None if prune_old or not linked else kept), pruned
+        with keys.written_until_failure(keys_dir, {name: new}):
+            pruned = [p for p in (kept, old) if prune_old and p.is_file()]
+            yield (None if prune_old or not linked else kept), pruned
     except BaseException:
-        for key in made.values():
-            key.path.unlink(missing_ok=True)
         if linked:
             os.replace(kept, current)
         raise
@@ -180,21 +177,14 @@ def rotate(
     known = {SOPS_CONFIG} | {
         p for p in affected if written.fingerprint(p, texts[p].encode("utf-8")) == record.get(p)
     }
-    outcome: dict[str, tuple[Path | None, list[Path]]] = {}
-
-    @contextlib.contextmanager
-    def keys_step() -> Iterator[None]:
-        with _swap_keys(keys_dir, name, new, prune_old=prune_old) as result:
-            outcome["keys"] = result
-            yield
-
     landed = land(
-        repo_dir, content,
-        fingerprinted={p: data for p, data in content.items() if p in known},
-        message=f"Rotate the {name} age key (gitops-scaffold)",
-        commit=commit, point="rotate", outside=keys_step,
+        repo_dir, {p: (data, False) for p, data in content.items()},
+        fingerprinted={p: data for p, data in content.items() if p in known}, generated=None,
+        message=f"Rotate the {name} age key (gitops-scaffold)", commit=commit, point="rotate",
+        outside=_swap_keys(keys_dir, name, new, prune_old=prune_old),
     )  # fmt: skip
-    kept, pruned = outcome["keys"]
+    assert landed.outside is not None  # the keys step ran: the change landed
+    kept, pruned = landed.outside
     key = keys.AgeKey(name, new.public, current)
     return Rotation(
         repo_dir, name, key, kept, pruned, affected, landed.committed, landed.recovered,
