@@ -27,6 +27,7 @@ from scaffolder.cli import main
 from scaffolder.commands.clusters import add_cluster, remove_cluster
 from scaffolder.commands.freeze import freeze, unfreeze
 from scaffolder.commands.new import new
+from scaffolder.commands.rotate import rotate
 from scaffolder.commands.secrets import add_secret
 from scaffolder.commands.tenants import add_tenant, remove_tenant
 from scaffolder.commands.update import UpdateResult, _newer, check, update
@@ -508,6 +509,9 @@ def _frozen_then_unfrozen(repo: Path, keys: Path, commit: bool) -> object:
 
 # Every command that changes a repo, as (repo, keys folder, --commit) -> its result.
 CHANGES: dict[str, Callable[[Path, Path, bool], object]] = {
+    "rotate a cluster key": lambda r, k, c: rotate(r, cluster="dev-eu-1", keys_dir=k, commit=c),
+    "rotate the hub key": lambda r, k, c: rotate(r, cluster="hub", keys_dir=k, commit=c),
+    "rotate the admin key": lambda r, k, c: rotate(r, admin=True, keys_dir=k, commit=c),
     "add a secret": lambda r, k, c: add_secret(
         r, "db", cluster="hub", namespace="platform-system", values={"password": b"v"}, commit=c
     ),
@@ -525,9 +529,9 @@ CHANGES: dict[str, Callable[[Path, Path, bool], object]] = {
 def test_after_any_command_check_is_up_to_date_and_update_has_nothing_to_merge(
     made_with_a: Callable[[str], GeneratedRepo], tmp_path: Path, change: str, commit: bool
 ) -> None:
-    """The record moves with every command that rewrites a generated file (add-cluster: its
-    SOPS files' fingerprints too): a CI `check` right after it passes, and `update` finds
-    nothing to merge, nor anything to record."""
+    """The record moves with every command that rewrites a generated file (`secrets rotate`:
+    .sops.yaml; add-cluster: its SOPS files' fingerprints too): a CI `check` right after it
+    passes, and `update` finds nothing to merge, nor anything to record."""
     made = made_with_a("flux")
     repo, keys = copy_repo(made, tmp_path), copy_keys(made, tmp_path)
     record = git(repo, "rev-parse", pristine.BRANCH)
@@ -546,6 +550,32 @@ def test_after_any_command_check_is_up_to_date_and_update_has_nothing_to_merge(
     assert (merged.changed, merged.notes, merged.rejects) == ([], [], [])
     assert git(repo, "rev-parse", pristine.BRANCH) == record  # not even a new record
     assert snapshot(repo) == before
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_secrets_rotate_commit_then_check_in_ci(
+    made_with_a: Callable[[str], GeneratedRepo], tmp_path: Path, engine: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """The report: `secrets rotate --commit`, then `check` in CI said an update was available
+    (.sops.yaml differed from the record) and exited 1."""
+    made = made_with_a(engine)
+    repo, keys = copy_repo(made, tmp_path), copy_keys(made, tmp_path)
+    code, out, err = run_main(
+        ["secrets", "rotate", "--cluster", "dev-eu-1", "--repo", str(repo), "--keys-dir",
+         str(keys), "--commit", "--quiet"], capsys,
+    )  # fmt: skip
+    assert (code, out, err) == (0, "", "")
+    code, out, _ = run_main(["check", "--repo", str(repo)], capsys)
+    assert (code, out) == (0, f"{repo.name} is up to date with gitops-scaffold {VERSION_A}.\n")
+    # The record holds the new .sops.yaml, as the work tree and the commit do; nothing else
+    # of it changed (the rotated files' templates did not).
+    assert git(repo, "show", f"{pristine.BRANCH}:.sops.yaml") == (repo / ".sops.yaml").read_text(
+        encoding="utf-8"
+    )
+    changed = git(repo, "diff", "--name-only", f"{pristine.BRANCH}^", pristine.BRANCH).split()
+    assert changed == [".sops.yaml"]
+    assert git(repo, "status", "--porcelain") == ""
 
 
 def test_a_repo_without_the_branch_falls_back_to_its_first_commit(
