@@ -9,29 +9,25 @@
    overrides); an encrypted file is never rewritten (its values are the user's) and is only
    deleted when git holds it as it is.
 4. New SOPS files are encrypted from memory (the plaintext never exists in the repo).
-5. Everything is applied in one ``Transaction``: all of it, or the repo as it was. New keys
-   are written last, and `--commit` makes one commit of exactly the changed paths.
+5. Everything lands through ``landing.land``, in one ``Transaction`` with the record of
+   written files and the pristine record: all of it, or the repo as it was. New keys are
+   written last, and `--commit` makes one commit of exactly the changed paths.
 """
 
 from __future__ import annotations
 
-import os
-import stat
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import scaffolder
-from scaffolder import git, keys, pristine, sops, written
+from scaffolder import keys, pristine, sops, written
 from scaffolder.context import platform_view
-from scaffolder.errors import UsageError
 from scaffolder.generate import SOPS_CONFIG, Units, render_units
 from scaffolder.kubeconfig import Credentials
+from scaffolder.landing import land
 from scaffolder.model import PLATFORM_FILE, Platform
 from scaffolder.render import File, Files, Renderer
-from scaffolder.testhooks import pause_at
-from scaffolder.transaction import Transaction
 
 
 @dataclass(frozen=True)
@@ -172,98 +168,50 @@ def apply(change: Change, *, force: bool = False, commit: bool = False) -> Resul
     steps = plan(change.repo_dir, old_files, new_files, record, force=force)
     content = encrypted_content(change.repo_dir, steps.writes, new_files[SOPS_CONFIG].content)
     content[PLATFORM_FILE] = (change.answers_text.encode("utf-8"), False)
-    touched = [*content, *steps.deletes]
-    require_writable(change.repo_dir, touched)
-    if commit and (dirty := git.uncommitted(change.repo_dir, touched)):
-        raise UsageError(
-            f"--commit: {dirty[0]} has uncommitted changes that are not part of this one: "
-            "commit or stash them first, or leave out --commit; nothing was changed"
-        )
-    with Transaction(change.repo_dir) as transaction:
-        transaction.write_all(content)
-        for path in steps.deletes:
-            transaction.delete(path)
-        # What is written now, and what is already as this tool writes it (which completes
-        # the record of a clone that had none).
-        fingerprints = {
-            p: f.content.encode("utf-8") for p, f in new_files.items() if p not in stale
-        }
-        fingerprints.update({path: data for path, (data, _) in content.items()})
-        new_record = written.updated(record, fingerprints, steps.deletes)
-        transaction.write(written.RECORD, new_record.encode("utf-8"))
-        _record_pristine(transaction, change, old_files, new_files, steps, new_public)
-        pause_at("day2:files")
-        written_keys = (
-            keys.write_keys(change.keys_dir, change.new_keys)
-            if change.new_keys and change.keys_dir
-            else {}
-        )
-        try:
-            pause_at("day2:keys")
-            if commit:
-                for state in (".git/index", ".git/COMMIT_EDITMSG"):
-                    transaction.protect(state)
-                transaction.protect_folder(".git/objects")
-                pause_at("day2:commit")
-                git.commit_paths(change.repo_dir, touched, change.message)
-        except BaseException:
-            for key in written_keys.values():
-                key.path.unlink(missing_ok=True)  # made by this command, protecting nothing yet
-            raise
+    # What is written now, and what is already as this tool writes it (which completes the
+    # record of a clone that had none).
+    fingerprints = {p: f.content.encode("utf-8") for p, f in new_files.items() if p not in stale}
+    fingerprints.update({path: data for path, (data, _) in content.items()})
+    new_keys = (
+        keys.written_until_failure(change.keys_dir, change.new_keys)
+        if change.new_keys and change.keys_dir
+        else None
+    )
+    landed = land(
+        change.repo_dir, content, deletes=steps.deletes, fingerprinted=fingerprints,
+        generated=_generated(change, old_files, new_files, steps, new_public),
+        message=change.message, commit=commit, point="day2", outside=new_keys,
+        outside_point="keys",
+    )  # fmt: skip
     return Result(
         change.repo_dir,
-        sorted(content),
+        landed.written,
         steps.deletes,
         steps.left_alone,
-        written_keys,
+        landed.outside or {},
         commit,
-        transaction.recovered,
+        landed.recovered,
     )
 
 
-def _record_pristine(
-    transaction: Transaction, change: Change, old_files: Files, new_files: Files, steps: Plan,
-    new_public: Mapping[str, str],
-) -> None:  # fmt: skip
-    """The changed files on the pristine branch (``scaffolder/pristine.py``), as this version
+def _generated(
+    change: Change, old_files: Files, new_files: Files, steps: Plan, new_public: Mapping[str, str]
+) -> pristine.Change:
+    """The changed files for the pristine branch (``scaffolder/pristine.py``), as this version
     generates them; a file left alone keeps what was generated for it before, so `update`
     merges the change into the hand edit later."""
     kept = {item.path for item in steps.left_alone}
-    plain, fingerprints = pristine.of_render(
-        {path: file for path, file in new_files.items() if path not in kept}
+    generated = pristine.change_of(
+        {path: file for path, file in new_files.items() if path not in kept},
+        removed=[path for path in old_files if path not in new_files and path not in kept],
     )
-    if change.credentials and fingerprints:  # the templates' placeholders, never credentials
+    if change.credentials and generated.fingerprints:  # the placeholders, never credentials
         bare = files_of(change.new, change.units, new_public, wanted=sops.is_sops_file)
-        fingerprints = {p: pristine.plaintext_fingerprint(bare[p].content) for p in fingerprints}
-    removed = [path for path in old_files if path not in new_files and path not in kept]
-    pristine.record_change(transaction, plain, fingerprints, removed, scaffolder.__version__)
-
-
-def require_writable(repo_dir: Path, paths: Iterable[str]) -> None:
-    """A read-only file or folder the change must touch stops it before anything is written.
-
-    Read-only means the mode has no write bit (the owner's intent, which root would bypass),
-    or this user may not write it.
-    """
-    for relative in paths:
-        target = repo_dir / relative
-        if target.exists() and _read_only(target):
-            raise UsageError(
-                f"{relative} is read-only: make it writable first; nothing was changed"
-            )
-        folder = target.parent
-        while not folder.exists():
-            folder = folder.parent
-        if _read_only(folder):
-            shown = folder.relative_to(repo_dir).as_posix() if folder != repo_dir else "the repo"
-            raise UsageError(
-                f"{shown} is a read-only folder: make it writable first; nothing was changed"
-            )
-
-
-def _read_only(path: Path) -> bool:
-    writable = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
-    return not path.stat().st_mode & writable or not os.access(path, os.W_OK)
+        fingerprints = {
+            p: pristine.plaintext_fingerprint(bare[p].content) for p in generated.fingerprints
+        }
+        generated = replace(generated, fingerprints=fingerprints)
+    return generated
 
 
 def _has(platform: Platform, cluster: str) -> bool:

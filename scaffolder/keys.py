@@ -7,8 +7,9 @@ removes only the files that very call wrote.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -98,6 +99,21 @@ def write_keys(keys_dir: Path, keys: Mapping[str, NewKey]) -> dict[str, AgeKey]:
     return {
         k.name: AgeKey(k.name, k.public, keys_dir / key_file_name(k.name)) for k in keys.values()
     }
+
+
+@contextlib.contextmanager
+def written_until_failure(
+    keys_dir: Path, keys: Mapping[str, NewKey]
+) -> Iterator[dict[str, AgeKey]]:
+    """``write_keys`` for the length of a block: a failure in it (or Ctrl-C) removes the files
+    written again (made by this call, they protect nothing yet)."""
+    made = write_keys(keys_dir, keys)
+    try:
+        yield made
+    except BaseException:
+        for key in made.values():
+            key.path.unlink(missing_ok=True)
+        raise
 
 
 def read_public_key(path: Path) -> str:

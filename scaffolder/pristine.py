@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,16 +109,27 @@ def record(transaction: Transaction, commit: git.NewCommit) -> None:
     git.write_commits(transaction.repo_dir, [commit])
 
 
-def record_change(
-    transaction: Transaction,
-    written: Tree,
-    fingerprints: Mapping[str, str],
-    removed: Iterable[str],
-    version: str,
-) -> bool:
-    """A day-2 command's files on the branch, when the repo has one: ``written`` (plain),
-    ``fingerprints`` (SOPS files) and ``removed`` change; every other file stays. Returns
-    whether there was a branch to write on."""
+@dataclass(frozen=True)
+class Change:
+    """A command's files as this version generates them, for the branch: ``plain`` files,
+    the ``fingerprints`` of SOPS files' template plaintext, and the files it no longer
+    generates (``removed``)."""
+
+    plain: Tree = field(default_factory=dict)
+    fingerprints: Mapping[str, str] = field(default_factory=dict)
+    removed: Sequence[str] = ()
+
+
+def change_of(files: Files, removed: Sequence[str] = ()) -> Change:
+    """The ``Change`` of rendered ``files`` (platform.yaml aside)."""
+    plain, fingerprints = of_render(files)
+    return Change(plain, fingerprints, removed)
+
+
+def record_change(transaction: Transaction, change: Change, version: str) -> bool:
+    """A command's ``change`` on the branch, when the repo has one: its plain files, SOPS
+    fingerprints and removed files change; every other file stays. Returns whether there was
+    a branch to write on."""
     repo_dir = transaction.repo_dir
     if git.head_ref(repo_dir) == REF:
         return False  # checked out: its files are the work tree's then
@@ -129,12 +140,12 @@ def record_change(
     if head is None:
         return False  # no record (a repo made before it existed): update starts one
     parent = head[0]
-    removed = set(removed)
-    _, fingerprints = _parse_meta(meta[1] if meta else b"", f"branch {BRANCH}")
-    sops_files = {p: f for p, f in fingerprints.items() if p not in removed}
-    sops_files.update(fingerprints)
-    files = {**written, META: (_meta(version, sops_files), False)}
-    deleted = sorted(p for p in removed if not sops.is_sops_file(p) and p not in written)
+    removed = set(change.removed)
+    _, recorded = _parse_meta(meta[1] if meta else b"", f"branch {BRANCH}")
+    sops_files = {p: f for p, f in recorded.items() if p not in removed}
+    sops_files.update(change.fingerprints)
+    files = {**change.plain, META: (_meta(version, sops_files), False)}
+    deleted = sorted(p for p in removed if not sops.is_sops_file(p) and p not in change.plain)
     _guard(transaction)
     git.write_commits(
         repo_dir,

@@ -24,8 +24,12 @@ import scaffolder
 from scaffolder import git as scaffolder_git
 from scaffolder import pristine, sops
 from scaffolder.cli import main
+from scaffolder.commands.clusters import add_cluster, remove_cluster
+from scaffolder.commands.freeze import freeze, unfreeze
 from scaffolder.commands.new import new
-from scaffolder.commands.tenants import add_tenant
+from scaffolder.commands.rotate import rotate
+from scaffolder.commands.secrets import add_secret
+from scaffolder.commands.tenants import add_tenant, remove_tenant
 from scaffolder.commands.update import UpdateResult, _newer, check, update
 from scaffolder.commands.validate import validate
 from scaffolder.generate import GeneratedRepo, repo_files
@@ -490,6 +494,88 @@ def test_tenants_added_by_add_tenant_survive_an_update(
     assert "  force: false\n" in (repo / "tenants/team-c/sync/sync.yaml").read_text()
     assert [t.name for t in read_platform(repo).tenants] == ["team-a", "team-b", "team-c"]
     assert_valid(repo)
+
+
+def copy_keys(repo: GeneratedRepo, tmp_path: Path) -> Path:
+    target = tmp_path / "keys"
+    shutil.copytree(repo.keys_dir, target)
+    return target
+
+
+def _frozen_then_unfrozen(repo: Path, keys: Path, commit: bool) -> object:
+    freeze(repo, "prod", reason="release", commit=commit)
+    return unfreeze(repo, "prod", commit=commit)
+
+
+# Every command that changes a repo, as (repo, keys folder, --commit) -> its result.
+CHANGES: dict[str, Callable[[Path, Path, bool], object]] = {
+    "rotate a cluster key": lambda r, k, c: rotate(r, cluster="dev-eu-1", keys_dir=k, commit=c),
+    "rotate the hub key": lambda r, k, c: rotate(r, cluster="hub", keys_dir=k, commit=c),
+    "rotate the admin key": lambda r, k, c: rotate(r, admin=True, keys_dir=k, commit=c),
+    "add a secret": lambda r, k, c: add_secret(
+        r, "db", cluster="hub", namespace="platform-system", values={"password": b"v"}, commit=c
+    ),
+    "freeze": lambda r, k, c: freeze(r, "prod", commit=c),
+    "freeze then unfreeze": _frozen_then_unfrozen,
+    "add a cluster": lambda r, k, c: add_cluster(r, "stg-1", env="staging", keys_dir=k, commit=c),
+    "remove a cluster": lambda r, k, c: remove_cluster(r, "prod-eu-1", commit=c),
+    "add a tenant": lambda r, k, c: add_tenant(r, "team-c", commit=c),
+    "remove a tenant": lambda r, k, c: remove_tenant(r, "team-b", commit=c),
+}
+
+
+@pytest.mark.parametrize("commit", [False, True], ids=["", "--commit"])
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_after_any_command_check_is_up_to_date_and_update_has_nothing_to_merge(
+    made_with_a: Callable[[str], GeneratedRepo], tmp_path: Path, change: str, commit: bool
+) -> None:
+    """The record moves with every command that rewrites a generated file (`secrets rotate`:
+    .sops.yaml; add-cluster: its SOPS files' fingerprints too): a CI `check` right after it
+    passes, and `update` finds nothing to merge, nor anything to record."""
+    made = made_with_a("flux")
+    repo, keys = copy_repo(made, tmp_path), copy_keys(made, tmp_path)
+    record = git(repo, "rev-parse", pristine.BRANCH)
+    CHANGES[change](repo, keys, commit)
+    if commit:
+        assert git(repo, "status", "--porcelain") == ""  # one commit of all it wrote
+    result = check(repo)
+    assert (result.differing, result.up_to_date) == ([], True)
+    if change == "add a secret":
+        assert git(repo, "rev-parse", pristine.BRANCH) == record  # nothing of it is generated
+    if git(repo, "status", "--porcelain"):
+        commit_all(repo, change)  # update wants a clean work tree
+    record = git(repo, "rev-parse", pristine.BRANCH)
+    before = snapshot(repo)
+    merged = update(repo)
+    assert (merged.changed, merged.notes, merged.rejects) == ([], [], [])
+    assert git(repo, "rev-parse", pristine.BRANCH) == record  # not even a new record
+    assert snapshot(repo) == before
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_secrets_rotate_commit_then_check_in_ci(
+    made_with_a: Callable[[str], GeneratedRepo], tmp_path: Path, engine: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """The report: `secrets rotate --commit`, then `check` in CI said an update was available
+    (.sops.yaml differed from the record) and exited 1."""
+    made = made_with_a(engine)
+    repo, keys = copy_repo(made, tmp_path), copy_keys(made, tmp_path)
+    code, out, err = run_main(
+        ["secrets", "rotate", "--cluster", "dev-eu-1", "--repo", str(repo), "--keys-dir",
+         str(keys), "--commit", "--quiet"], capsys,
+    )  # fmt: skip
+    assert (code, out, err) == (0, "", "")
+    code, out, _ = run_main(["check", "--repo", str(repo)], capsys)
+    assert (code, out) == (0, f"{repo.name} is up to date with gitops-scaffold {VERSION_A}.\n")
+    # The record holds the new .sops.yaml, as the work tree and the commit do; nothing else
+    # of it changed (the rotated files' templates did not).
+    assert git(repo, "show", f"{pristine.BRANCH}:.sops.yaml") == (repo / ".sops.yaml").read_text(
+        encoding="utf-8"
+    )
+    changed = git(repo, "diff", "--name-only", f"{pristine.BRANCH}^", pristine.BRANCH).split()
+    assert changed == [".sops.yaml"]
+    assert git(repo, "status", "--porcelain") == ""
 
 
 def test_a_repo_without_the_branch_falls_back_to_its_first_commit(

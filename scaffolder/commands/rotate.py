@@ -8,7 +8,8 @@ it opens encrypted again.
    admin key: the file's cluster key), so a lost cluster key is recovered with the admin key.
    No plaintext is written anywhere.
 2. `.sops.yaml` is rendered again from the public keys (it is derived, like every file that
-   lists clusters), and everything lands in one ``Transaction``.
+   lists clusters), and everything lands in one ``Transaction`` (``landing.land``), with the
+   new `.sops.yaml` on the pristine branch, so `check` and `update` compare with it.
 3. Then the keys folder: the old key is renamed ``<name>.agekey.old`` (never overwritten,
    never deleted unless ``--prune-old``) and the new one written beside it (0600, O_EXCL). A
    failure at any point puts the keys folder and the repo back byte for byte.
@@ -25,13 +26,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from scaffolder import keys, sops, written
+from scaffolder import keys, pristine, sops, written
 from scaffolder.errors import UsageError
 from scaffolder.generate import SOPS_CONFIG, default_keys_dir
 from scaffolder.landing import land
 from scaffolder.model import Platform
 from scaffolder.quoting import shell_word
-from scaffolder.render import Renderer
+from scaffolder.render import File, Renderer
 from scaffolder.repo_state import public_keys, read_platform
 from scaffolder.tools import find_sops
 
@@ -99,18 +100,15 @@ def _swap_keys(
     old = old_key_path(keys_dir, name)
     kept = keys_dir / (keys.key_file_name(name) + ".rotating") if prune_old else old
     linked = False
-    made: dict[str, keys.AgeKey] = {}
     try:
         if current.is_file():
             os.link(current, kept)  # fails rather than replace an existing file
             linked = True
             current.unlink()
-        made = keys.write_keys(keys_dir, {name: new})
-        pruned = [p for p in (kept, old) if prune_old and p.is_file()]
-        yield (None if prune_old or not linked else kept), pruned
+        with keys.written_until_failure(keys_dir, {name: new}):
+            pruned = [p for p in (kept, old) if prune_old and p.is_file()]
+            yield (None if prune_old or not linked else kept), pruned
     except BaseException:
-        for key in made.values():
-            key.path.unlink(missing_ok=True)
         if linked:
             os.replace(kept, current)
         raise
@@ -139,7 +137,7 @@ def rotate(
     public = public_keys(repo_dir, platform)
     names = {key: key_name for key_name, key in public.items()}
     config_text = (repo_dir / SOPS_CONFIG).read_text(encoding="utf-8")
-    if config_text != _sops_config(platform, public):
+    if config_text != _sops_config(platform, public).content:
         raise UsageError(
             f"{SOPS_CONFIG} differs from what gitops-scaffold derives from platform.yaml (edited "
             "by hand?): restore it from git first; nothing was changed"
@@ -173,28 +171,24 @@ def rotate(
         rotated = dict(zip(affected, pool.map(one, affected), strict=True))
     new_config = _sops_config(platform, {**public, name: new.public})
     content = {r: text.encode("utf-8") for r, text in rotated.items()}
-    content[SOPS_CONFIG] = new_config.encode("utf-8")
+    content[SOPS_CONFIG] = new_config.content.encode("utf-8")
     # A file the record knew as this tool's (unedited) stays known; a filled-in one does not
     # become "as written" by being encrypted again.
     record = written.read(repo_dir)
     known = {SOPS_CONFIG} | {
         p for p in affected if written.fingerprint(p, texts[p].encode("utf-8")) == record.get(p)
     }
-    outcome: dict[str, tuple[Path | None, list[Path]]] = {}
-
-    @contextlib.contextmanager
-    def keys_step() -> Iterator[None]:
-        with _swap_keys(keys_dir, name, new, prune_old=prune_old) as result:
-            outcome["keys"] = result
-            yield
-
     landed = land(
-        repo_dir, content,
+        repo_dir, {p: (data, False) for p, data in content.items()},
         fingerprinted={p: data for p, data in content.items() if p in known},
-        message=f"Rotate the {name} age key (gitops-scaffold)",
-        commit=commit, point="rotate", outside=keys_step,
+        # .sops.yaml is generated: the pristine record follows, or `check` and `update` would
+        # find it changed. The rotated files' plaintext, hence their templates, is as it was.
+        generated=pristine.change_of({SOPS_CONFIG: new_config}),
+        message=f"Rotate the {name} age key (gitops-scaffold)", commit=commit, point="rotate",
+        outside=_swap_keys(keys_dir, name, new, prune_old=prune_old),
     )  # fmt: skip
-    kept, pruned = outcome["keys"]
+    assert landed.outside is not None  # the keys step ran: the change landed
+    kept, pruned = landed.outside
     key = keys.AgeKey(name, new.public, current)
     return Rotation(
         repo_dir, name, key, kept, pruned, affected, landed.committed, landed.recovered,
@@ -202,8 +196,8 @@ def rotate(
     )  # fmt: skip
 
 
-def _sops_config(platform: Platform, public: dict[str, str]) -> str:
-    return Renderer(platform, public).root()[SOPS_CONFIG].content
+def _sops_config(platform: Platform, public: dict[str, str]) -> File:
+    return Renderer(platform, public).root()[SOPS_CONFIG]
 
 
 def next_steps(platform: Platform, name: str, key: keys.AgeKey, kept: Path | None) -> list[str]:

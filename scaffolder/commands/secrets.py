@@ -35,7 +35,7 @@ from scaffolder.context import addon_views
 from scaffolder.errors import UsageError, shown
 from scaffolder.files import read_regular_file, write_atomic
 from scaffolder.generate import SOPS_CONFIG
-from scaffolder.landing import land
+from scaffolder.landing import Landed, land
 from scaffolder.model import Platform
 from scaffolder.quoting import is_plain_string
 from scaffolder.repo_state import read_platform
@@ -440,8 +440,12 @@ def add_secret(
     )
     del plaintext
     content[relative] = encrypted
-    landed = land(
-        repo_dir, {p: t.encode("utf-8") for p, t in content.items()}, fingerprinted={},
+    # Neither file is as this tool generates it (the kustomization now lists the user's
+    # Secret): neither record takes them, so the day-2 commands and `update` treat the entry
+    # as the user's edit.
+    landed: Landed[None] = land(
+        repo_dir, {p: (t.encode("utf-8"), False) for p, t in content.items()},
+        fingerprinted={}, generated=None,
         message=f"Add secret {namespace}/{name} for {cluster} (gitops-scaffold)",
         commit=commit, point="add",
     )  # fmt: skip

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Literal
 
 import scaffolder
-from scaffolder import day2, git, pristine, written
+from scaffolder import day2, git, landing, pristine, written
 from scaffolder.answers_file import AnswersText
 from scaffolder.errors import UsageError
 from scaffolder.generate import SOPS_CONFIG, render_units
@@ -193,7 +193,7 @@ def _update(
     if new_answers != answers.text:
         content[PLATFORM_FILE] = (new_answers.encode("utf-8"), False)
         merge.as_generated.add(PLATFORM_FILE)
-    day2.require_writable(repo_dir, [*content, *merge.deletes])
+    landing.require_writable(repo_dir, [*content, *merge.deletes])
     into.write_all(content)
     for path in merge.deletes:
         into.delete(path)
