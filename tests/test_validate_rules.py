@@ -370,8 +370,9 @@ def _aggregation_tree(root: Path, parts: int, clash: bool) -> Path:
 
 @pytest.mark.parametrize("parts", [4, 40])
 def test_an_aggregation_is_checked_as_kustomize_builds_it(tmp_path: Path, parts: int) -> None:
-    """Many parts are built apart (faster, far less memory), few together: either way the
-    objects are checked and an object two parts both produce is the finding kustomize gives."""
+    """An aggregation is built as its parts (a part several gather is built once; far less
+    memory): its objects are checked and an object two parts both produce is the finding
+    kustomize gives."""
     clean = check(_aggregation_tree(tmp_path / "clean", parts, clash=False))
     assert clean.findings == []
     assert clean.summary.objects == parts
@@ -447,9 +448,9 @@ def test_a_namespaced_aggregation_is_checked_as_kustomize_builds_it(
     assert sum(f'"namespace": "{namespace}"' in body for body in expected) == 4 * parts - parts
     repo = load_repo(root)
     _, split = _split_aggregations(repo, [BuildUnit("all")])
-    # Built apart only with many parts and a namespace kustomize writes as it writes the
-    # stand-in (`on` it quotes): otherwise kustomize builds the whole.
-    assert bool(split) == (parts > 15 and namespace != "on")
+    # Built apart when the namespace is one kustomize writes as it writes the stand-in (`on`
+    # it quotes): otherwise kustomize builds the whole.
+    assert bool(split) == (namespace != "on")
     assert check(root).findings == []
 
     clashing = _namespaced_aggregation(tmp_path / "clash", namespace, parts, clash=True)

@@ -102,8 +102,9 @@ def _entry_points(repo: Repo) -> list[BuildUnit]:
 # A kustomization with nothing but these keys only gathers others: its build is theirs put
 # together, once kustomize has checked that no object comes twice. Argo CD's hub lists every
 # tenant in one, a Flux spoke's tenant-sync every tenant on it (200 tenants: one kustomize run
-# of 2.4 s and 500 MB; their own builds, batched, take a fraction of that), so one with many
-# parts is built as its parts and its output put together from theirs.
+# of 2.4 s and 500 MB; their own builds, batched, take a fraction of that), and each spoke's
+# infrastructure/configs gathers the one shared base and its own secrets: built as its parts
+# (a part that several gather is built once) and its output put together from theirs.
 #
 # With `namespace` too (a Flux spoke's tenant-sync), kustomize's namespace transformer sets
 # that namespace on each object on its own (kustomize api/builtins NamespaceTransformer: per
@@ -146,7 +147,7 @@ def _aggregated(repo: Repo, folder: str) -> _Split | None:
     if any(not entry.local for entry in config.entries):
         return None
     children = [repo.rel(child) for child in config.children()]
-    if len(children) <= MAX_BATCH or len(set(children)) != len(children):
+    if not children or len(set(children)) != len(children):
         return None
     if not all(child in repo.kustomizations for child in children):
         return None
@@ -334,6 +335,26 @@ class _Coverage:
         return self.memo[folder]
 
 
+# Kinds kustomize knows to be cluster-scoped (its namespace transformer leaves them alone),
+# and the cluster-scoped kinds of the controllers this tool installs: a namespace set by a
+# kustomization does not tell two copies of one apart.
+_CLUSTER_SCOPED = frozenset({
+    "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
+    "PersistentVolume", "StorageClass", "PriorityClass", "IngressClass", "RuntimeClass",
+    "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService",
+    "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "CSIDriver", "CSINode",
+    "VolumeAttachment", "Node", "ComponentStatus", "CertificateSigningRequest",
+    "FlowSchema", "PriorityLevelConfiguration", "PodSecurityPolicy",
+    "ClusterIssuer", "ClusterSecretStore", "ClusterExternalSecret", "ClusterPolicy",
+})  # fmt: skip
+
+
+@dataclass
+class _Batch:
+    units: list[BuildUnit]
+    ids: set[tuple[str, str, str, str]]  # of the objects its members build
+
+
 @dataclass(frozen=True)
 class _Built:
     unit: BuildUnit
@@ -342,9 +363,14 @@ class _Built:
     # An assembled build (see _assembled): its parts, each with the namespace its stand-in
     # becomes; its YAML text is theirs, made when asked for (a substitution needs it).
     parts: tuple[tuple[_Built, str | None], ...] = ()
+    # The text of each document, kept only where Flux's substitution may change it (a "$"):
+    # the others are "" (a 1000-tenant repo's builds print a few hundred megabytes).
+    documents: tuple[str, ...] | None = None
 
     def texts(self) -> list[str]:
-        """The YAML text of each document the build printed."""
+        """The YAML text of each document the build printed ("" for one without a "$")."""
+        if self.documents is not None:
+            return list(self.documents)
         if not self.parts:
             return [t for t in _DOCUMENT_SEPARATOR.split(self.result.output) if t.strip()]
         return [
@@ -383,9 +409,14 @@ class _Builder:
         if not result.ok:
             return _Built(unit, result, [])
         try:
-            return _Built(unit, result, load_all(result.output))
+            bodies = load_all(result.output)
         except yaml.YAMLError as err:
             return _Built(unit, BuildResult(result.folder, False, f"unreadable output: {err}"), [])
+        texts = [t for t in _DOCUMENT_SEPARATOR.split(result.output) if t.strip()]
+        if len(texts) != len(bodies):  # a document of comments only: kept whole (_documents)
+            return _Built(unit, result, bodies)
+        documents = tuple(text if "$" in text else "" for text in texts)
+        return _Built(unit, BuildResult(result.folder, True, ""), bodies, documents=documents)
 
     def run(self, unit: BuildUnit) -> _Built:
         path = self.repo.path(unit.folder)
@@ -414,28 +445,64 @@ class _Builder:
         return [self.run(u) for u in batch]
 
     def batches(self, units: list[BuildUnit]) -> list[list[BuildUnit]]:
-        """Units that read no file in common go into one kustomize run (their objects will
-        not clash); small enough batches that every worker gets some."""
+        """Units whose objects will not clash go into one kustomize run: no object of one
+        has the kind, namespace and name of an object of another, as written (with the
+        namespace the unit's kustomization sets). Should they clash after all (a name
+        changed by a transformer), the run fails and they are built one by one. Small
+        enough batches that every worker gets some."""
         limit = min(MAX_BATCH, max(1, math.ceil(len(units) / (2 * self.ctx.jobs))))
-        batches: list[tuple[list[BuildUnit], set[str]]] = []
+        batches: list[_Batch] = []
         for unit in sorted(units, key=lambda u: (-len(self.coverage(u.folder)), u.folder)):
-            files = self.coverage(unit.folder)
+            batch = _Batch([unit], self._ids(unit))
             if unit.flux_generated:
-                batches.append(([unit], set(files)))
+                batches.append(batch)
                 continue
-            for members, used in batches:
+            for members in batches:
+                first = members.units[0]
                 if (
-                    len(members) < limit
-                    and not members[0].flux_generated
-                    and members[0].namespace == unit.namespace
-                    and used.isdisjoint(files)
+                    len(members.units) < limit
+                    and not first.flux_generated
+                    and first.namespace == unit.namespace
+                    and members.ids.isdisjoint(batch.ids)
                 ):
-                    members.append(unit)
-                    used |= files
+                    members.units.append(unit)
+                    members.ids |= batch.ids
                     break
             else:
-                batches.append(([unit], set(files)))
-        return [members for members, _ in batches]
+                batches.append(batch)
+        return [batch.units for batch in batches]
+
+    def _ids(self, unit: BuildUnit) -> set[tuple[str, str, str, str]]:
+        """The ids of the objects a unit builds, as far as its files tell (group, kind,
+        namespace, name); a file that does not read gives an id no other unit has."""
+        namespace = unit.namespace or self._own_namespace(unit)
+        ids: set[tuple[str, str, str, str]] = set()
+        for path in self.coverage(unit.folder):
+            source = self.repo.files.get(path)
+            if source is None or source.error is not None:
+                ids.add(("", "", "", f"unreadable {path}"))
+                continue
+            for doc in source.documents:
+                key = _object_key(doc.body)
+                if key is None:
+                    continue
+                group, kind, written, name = key
+                if kind.endswith("List"):
+                    ids.add(("", "", "", f"list in {path}"))  # its items: told apart by kustomize
+                elif namespace and kind not in _CLUSTER_SCOPED:
+                    ids.add((group, kind, namespace, name))
+                else:
+                    ids.add((group, kind, written, name))
+        return ids
+
+    def _own_namespace(self, unit: BuildUnit) -> str | None:
+        """The namespace a unit's own kustomization sets on its objects."""
+        if unit.flux_generated:
+            return None
+        source = self.repo.files.get(self.repo.kustomization_file(unit.folder))
+        body = source.documents[0].body if source and source.documents else None
+        namespace = body.get("namespace") if isinstance(body, dict) else None
+        return namespace if isinstance(namespace, str) and namespace else None
 
     def run_all(self, units: list[BuildUnit]) -> list[_Built]:
         batches = self.batches(units)
@@ -724,10 +791,14 @@ def check_builds(ctx: CheckContext) -> list[Finding]:
     ctx.builds = builder.runs
     index = _source_index(ctx.repo)
     assembled, findings = _assembled(ctx.repo, split, {b.unit.key: b for b in builder.succeeded})
-    # Parts built only to assemble an aggregation are its objects, not objects of their own.
-    parts = {s.part(c).key for s in split.values() for c in s.children} - {
-        u.key for u in entry_points
-    }
+    # Parts built to assemble an aggregation are its objects, not objects of their own, and
+    # a part under the stand-in namespace never stands alone. The plain parts of one that
+    # could not be put together (a part failed, two clash) are checked as their own builds.
+    put_together = {b.unit.folder for b in assembled}
+    parts = {
+        split[folder].part(child).key for folder in put_together for child in split[folder].children
+    } | {s.part(c).key for s in split.values() if s.namespace for c in s.children}
+    parts -= {u.key for u in entry_points}
     succeeded = sorted(
         [b for b in builder.succeeded if b.unit.key not in parts] + assembled,
         key=lambda b: b.unit.folder,
