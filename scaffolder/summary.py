@@ -142,15 +142,20 @@ def _token_hint(platform: Platform) -> list[str]:
     return ["  # https: export GIT_PASSWORD=<a token that may push> first (else flux asks)"]
 
 
+def _headline(done: str, committed: bool, recovered: bool) -> list[str]:
+    """The first lines of a repo-changing command's summary: what it did, and whether an
+    interrupted command was rolled back first."""
+    return [done + (", committed." if committed else "."), *([RECOVERED] if recovered else [])]
+
+
 def day2_summary(what: str, result: Result) -> str:
     """What a day-2 command did, what it left alone and why, and what comes next."""
     repo = result.repo_dir.name
-    lines = [
-        f"{what} in {repo}: {len(result.written)} files written, "
-        f"{len(result.deleted)} deleted" + (", committed." if result.committed else "."),
-    ]
-    if result.recovered:
-        lines.append(RECOVERED)
+    lines = _headline(
+        f"{what} in {repo}: {len(result.written)} files written, {len(result.deleted)} deleted",
+        result.committed,
+        result.recovered,
+    )
     for key in result.keys.values():
         lines.append(f"New private age key: {key.path} (mode 0600, never commit it).")
     if result.left_alone:
@@ -255,13 +260,12 @@ def rotation_report(done: Rotation) -> Report:
 
 def rotation_summary(done: Rotation) -> str:
     """What `secrets rotate` did, and the commands that put the new key where it is used."""
-    lines = [
+    lines = _headline(
         f"Rotated the {done.name} age key in {done.repo_dir.name}: {len(done.rotated)} files "
-        "encrypted again (new data keys), .sops.yaml updated"
-        + (", committed." if done.committed else "."),
-    ]
-    if done.recovered:
-        lines.append(RECOVERED)
+        "encrypted again (new data keys), .sops.yaml updated",
+        done.committed,
+        done.recovered,
+    )
     lines.append(f"New private age key: {done.key.path} (mode 0600, never commit it).")
     if done.kept is not None:
         lines.append(f"The old key is kept as {done.kept} until you rotate with --prune-old.")
@@ -314,13 +318,12 @@ def _secrets_text(entries: Sequence[SecretEntry]) -> str:
 
 def added_report(added: Added) -> Report:
     """`secrets add`: where the encrypted Secret went; its data keys, never a value."""
-    lines = [
+    lines = _headline(
         f"Added {added.path} in {added.repo_dir.name} (keys: {', '.join(added.data_keys)}; "
-        "encrypted by sops from memory, no plaintext written)"
-        + (", committed." if added.committed else "."),
-    ]
-    if added.recovered:
-        lines.append(RECOVERED)
+        "encrypted by sops from memory, no plaintext written)",
+        added.committed,
+        added.recovered,
+    )
     if added.listed_in:
         lines.append(f"Listed in {added.listed_in}.")
     lines.append(f"Applied by {added.applied_by}.")
