@@ -16,6 +16,7 @@ import math
 import re
 import threading
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -451,9 +452,17 @@ class _Builder:
         changed by a transformer), the run fails and they are built one by one. Small
         enough batches that every worker gets some."""
         limit = min(MAX_BATCH, max(1, math.ceil(len(units) / (2 * self.ctx.jobs))))
+        ids = {unit.key: self._ids(unit) for unit in units}
+        seen = Counter(i for unit_ids in ids.values() for i in unit_ids)
+        # Units that share an object with another (each spoke's platform-system Namespace)
+        # need runs apart: they go first, one per run, and the others fill the runs up.
+        contested = {key for key, unit_ids in ids.items() if any(seen[i] > 1 for i in unit_ids)}
         batches: list[_Batch] = []
-        for unit in sorted(units, key=lambda u: (-len(self.coverage(u.folder)), u.folder)):
-            batch = _Batch([unit], self._ids(unit))
+        for unit in sorted(
+            units,
+            key=lambda u: (u.key not in contested, -len(self.coverage(u.folder)), u.folder),
+        ):
+            batch = _Batch([unit], ids[unit.key])
             if unit.flux_generated:
                 batches.append(batch)
                 continue
