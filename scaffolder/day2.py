@@ -24,7 +24,7 @@ from pathlib import Path
 
 import scaffolder
 from scaffolder import git, keys, pristine, sops, written
-from scaffolder.context import platform_view
+from scaffolder.context import changed_tenant_views
 from scaffolder.errors import UsageError
 from scaffolder.generate import SOPS_CONFIG, Units, render_units
 from scaffolder.kubeconfig import Credentials
@@ -80,9 +80,7 @@ class Change:
 def changed_tenants(old: Platform, new: Platform) -> set[str]:
     """Tenants whose rendered files may differ: added, removed, or whose view changed (e.g.
     a tenant on every spoke when a spoke comes or goes)."""
-    before = {view["name"]: view for view in platform_view(old)["tenants"]}
-    after = {view["name"]: view for view in platform_view(new)["tenants"]}
-    return {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
+    return changed_tenant_views(old, new)
 
 
 def files_of(

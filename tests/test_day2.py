@@ -101,8 +101,6 @@ TOUCHED = {
     ],
     "argocd": [
         "README.md",
-        "clusters/hub/argocd/config/argocd-rbac-cm.yaml",
-        "clusters/hub/argocd/projects/appproject-tenant-guardrails.yaml",
         "clusters/hub/argocd/tenants/kustomization.yaml",
         "platform.yaml",
     ],
