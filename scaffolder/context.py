@@ -337,7 +337,7 @@ def platform_view(platform: Platform) -> dict[str, Any]:
     """Everything the templates know of the platform. Computed once per platform (a day-2
     command renders the old and the new one several times): each cluster's facts once, each
     tenant's placement once, so a platform of 1000 tenants stays cheap. Read-only."""
-    answers = dump_answers(platform)
+    answers = dump_answers(replace(platform, tenants=()))  # "tenants": the views below
     facts = {c.name: cluster_facts(platform, c) for c in platform.clusters}
     sample_app = sample_app_tenant(platform)
     placed: dict[str, list[str]] = {c.name: [] for c in platform.clusters}

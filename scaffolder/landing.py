@@ -54,8 +54,7 @@ def land(
     record = written.read(repo_dir)
     with Transaction(repo_dir) as transaction:
         transaction.write_all({path: (data, False) for path, data in content.items()})
-        new_record = written.updated(record, dict(fingerprinted))
-        transaction.write(written.RECORD, new_record.encode("utf-8"))
+        written.write(transaction, written.updated(record, dict(fingerprinted)))
         fail_at(f"{point}:files")
         pause_at(f"{point}:files")
         with (outside or nullcontext)():
