@@ -157,6 +157,9 @@ class Quota:
     pods: int = 50
 
 
+DEFAULT_QUOTA = Quota()  # immutable: every tenant without a quota of its own shares it
+
+
 @dataclass(frozen=True)
 class Tenant:
     name: str
@@ -890,7 +893,7 @@ def _read_tenant(data: object, where: str) -> Tenant:
         check_group(reader.path("sso_group"), sso_group)
     quota_data = reader.get("quota")
     # no quota written: the defaults, which _read_quota would read as they are
-    quota = Quota() if quota_data is None else _read_quota(reader.section("quota"))
+    quota = DEFAULT_QUOTA if quota_data is None else _read_quota(reader.section("quota"))
     canary = reader.boolean("canary", Tenant.canary)
     reader.finish()
     return Tenant(name, clusters, repo_url, path, sso_group, quota, canary)
@@ -1272,7 +1275,7 @@ def _tenant_answers(tenant: Tenant) -> dict[str, Any]:
         data["path"] = tenant.path
     if tenant.sso_group:
         data["sso_group"] = tenant.sso_group
-    if tenant.quota != Quota():
+    if tenant.quota != DEFAULT_QUOTA:
         data["quota"] = asdict(tenant.quota)
     if tenant.canary:
         data["canary"] = True
@@ -1386,17 +1389,30 @@ def _check_events(text: str) -> None:
     levels deep.
     """
     depth = 0
-    for event in yaml.parse(text, Loader=yaml.CBaseLoader):  # events only: C parser
-        if getattr(event, "anchor", None) is not None:
-            raise _RefusedYaml(
-                "anchors and aliases are not allowed in an answers file", event.start_mark
-            )
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_NESTING:
-                raise _RefusedYaml(f"nests deeper than {MAX_NESTING} levels", event.start_mark)
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
+    parser = yaml.CBaseLoader(text)  # events only: C parser (what yaml.parse runs, less a layer)
+    try:
+        next_event: Callable[[], Any] = parser.get_event
+        while (event := next_event()) is not None:
+            kind = type(event)
+            if kind is yaml.ScalarEvent or kind is yaml.AliasEvent or kind in _STARTS:
+                if event.anchor is not None:  # an alias's is the anchor it names
+                    raise _RefusedYaml(
+                        "anchors and aliases are not allowed in an answers file", event.start_mark
+                    )
+                if kind in _STARTS:
+                    depth += 1
+                    if depth > MAX_NESTING:
+                        raise _RefusedYaml(
+                            f"nests deeper than {MAX_NESTING} levels", event.start_mark
+                        )
+            elif kind in _ENDS:
+                depth -= 1
+    finally:
+        parser.dispose()
+
+
+_STARTS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_ENDS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 
 def _scalar_constructor(

@@ -5,6 +5,8 @@ views computed, and which tenants a change concerns."""
 from __future__ import annotations
 
 import copy
+import json
+import shutil
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -12,9 +14,10 @@ from typing import Any
 
 import pytest
 
-from scaffolder import context, model
+from scaffolder import context, model, written
 from scaffolder.answers_file import AnswersText, Append, Remove
-from scaffolder.commands.tenants import add_tenant
+from scaffolder.commands.new import new
+from scaffolder.commands.tenants import add_tenant, remove_tenant
 from scaffolder.context import TenantViews, changed_tenant_views, platform_view
 from scaffolder.model import DEFAULT_ANSWERS, Freeze, load_answers, parse_answers_text
 
@@ -90,8 +93,6 @@ def test_an_edit_reads_only_its_new_entries_and_leaves_the_old_data_alone(
 def test_add_tenant_computes_the_views_of_the_tenants_it_renders(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from scaffolder.commands.new import new
-
     tenants = [{"name": f"team-{i:03d}"} for i in range(60)]
     platform = load_answers({**DEFAULT_ANSWERS, "engine": "argocd", "tenants": tenants})
     repo = new(platform, tmp_path / "out", tmp_path / "keys").repo_dir
@@ -107,3 +108,49 @@ def test_add_tenant_computes_the_views_of_the_tenants_it_renders(
     add_tenant(repo, "team-new", clusters=["dev-eu-1"])
     # the new tenant's only: the README names 61 tenants by their number, not one by one
     assert sorted(set(views)) == ["team-new"]
+
+
+def _parts(repo: Path) -> dict[str, bytes]:
+    folder = repo / written.RECORD_DIR
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_the_record_of_written_files_is_read_and_written_in_parts(tmp_path: Path) -> None:
+    """add-tenant rewrites the parts of the record its files belong to (the new tenant's, the
+    spoke's, the rest), never the other tenants' or clusters'."""
+    platform = load_answers({**DEFAULT_ANSWERS, "engine": "flux"})
+    repo = new(platform, tmp_path / "out", tmp_path / "keys").repo_dir
+    before = _parts(repo)
+    assert {"repo.json", "tenants.team-a.json", "clusters.dev-eu-1.json"} <= set(before)
+    add_tenant(repo, "team-new", clusters=["dev-eu-1"])
+    after = _parts(repo)
+    changed = {name for name in after if after[name] != before.get(name)}
+    assert changed == {"repo.json", "tenants.team-new.json", "clusters.dev-eu-1.json"}
+    record = written.read(repo)
+    assert record["tenants/team-new/platform/namespace.yaml"].startswith("sha256:")
+    assert set(json.loads(after["tenants.team-a.json"])) == {
+        path for path in record if path.startswith("tenants/team-a/")
+    }
+    remove_tenant(repo, "team-new")
+    assert "tenants.team-new.json" not in _parts(repo)  # an emptied part goes
+
+
+def test_a_repo_with_the_record_in_one_file_keeps_it_for_the_parts_not_written_since(
+    tmp_path: Path,
+) -> None:
+    platform = load_answers({**DEFAULT_ANSWERS, "engine": "argocd"})
+    repo = new(platform, tmp_path / "out", tmp_path / "keys").repo_dir
+    whole = dict(written.read(repo))
+    shutil.rmtree(repo / written.RECORD_DIR)  # as repos made before the parts have it
+    (repo / written.RECORD).write_text(json.dumps(whole, indent=0) + "\n", encoding="utf-8")
+    legacy = (repo / written.RECORD).read_bytes()
+    result = add_tenant(repo, "team-new", clusters=["dev-eu-1"])
+    assert result.left_alone == []  # the one file said every file was as written
+    assert (repo / written.RECORD).read_bytes() == legacy  # never written again
+    record = written.read(repo)
+    assert record["tenants/team-a/README.md"] == whole["tenants/team-a/README.md"]
+    assert "tenants/team-new/README.md" in record
+    assert not (repo / written.RECORD_DIR / "tenants.team-a.json").exists()
+    remove_tenant(repo, "team-a")  # the part the one file holds, emptied: written as {}
+    assert json.loads((repo / written.RECORD_DIR / "tenants.team-a.json").read_text()) == {}
+    assert not [path for path in written.read(repo) if path.startswith("tenants/team-a/")]
