@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -266,9 +267,13 @@ class Platform:
     def hub(self) -> Cluster:
         return next(c for c in self.clusters if c.role == "hub")
 
-    @property
+    @cached_property  # frozen: the clusters never change (a tenant on every spoke asks often)
     def spokes(self) -> tuple[Cluster, ...]:
         return tuple(c for c in self.clusters if c.role == "spoke")
+
+    @cached_property
+    def _spoke_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.spokes)
 
     def cluster(self, name: str) -> Cluster:
         for candidate in self.clusters:
@@ -279,7 +284,7 @@ class Platform:
     def placement(self, tenant: Tenant) -> tuple[str, ...]:
         """The spokes a tenant lives on."""
         if tenant.clusters is None:
-            return tuple(c.name for c in self.spokes)
+            return self._spoke_names
         return tenant.clusters
 
     def tenants_on(self, cluster_name: str) -> tuple[Tenant, ...]:
