@@ -30,7 +30,7 @@ from scaffolder.model import (
     dump_answers,
     load_answers,
     parse_answers_document,
-    parse_answers_text,
+    parse_edited_answers_text,
 )
 from scaffolder.quoting import dump_yaml, yaml_scalar
 
@@ -103,7 +103,7 @@ class AnswersText:
         text = self.text
         for start, end, replacement in spans:
             text = text[:start] + replacement + text[end:]
-        if parse_answers_text(text, PLATFORM_FILE) != expected:
+        if parse_edited_answers_text(text, PLATFORM_FILE) != expected:
             raise ScaffoldError(
                 f"{PLATFORM_FILE} could not be edited safely (an unusual layout?): edit it by "
                 "hand, then run the command again; nothing was changed"
