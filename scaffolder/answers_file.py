@@ -25,11 +25,12 @@ from scaffolder.model import (
     PLATFORM_FILE,
     VERSION_FIELD,
     Platform,
+    ReadEntries,
     answers_yaml,
     dump_answers,
     load_answers,
     parse_answers_document,
-    parse_answers_text,
+    parse_edited_answers_text,
 )
 from scaffolder.quoting import dump_yaml, yaml_scalar
 
@@ -89,21 +90,25 @@ class AnswersText:
 
     def edited(self, edits: Sequence[Edit]) -> tuple[str, Platform]:
         """The new text and the answers it holds. Raises when they are not what ``edits``
-        mean (nothing is written then)."""
+        mean (nothing is written then).
+
+        The new text is read back whole, the strict way every command reads it, and must
+        give exactly the data the edits mean; that data shares the entries the edits left
+        alone with ``self.data``, so the model reads only the entries that are new."""
         every_edit = [*edits, _SetVersion(scaffolder.__version__)]
-        expected = _apply_to_data(self.data, self.platform, every_edit)
         spans = sorted(
             (self._span(edit) for edit in every_edit), key=lambda span: span[0], reverse=True
         )
+        expected = _apply_to_data(self.data, self.platform, every_edit)
         text = self.text
         for start, end, replacement in spans:
             text = text[:start] + replacement + text[end:]
-        if parse_answers_text(text, PLATFORM_FILE) != expected:
+        if parse_edited_answers_text(text, PLATFORM_FILE) != expected:
             raise ScaffoldError(
                 f"{PLATFORM_FILE} could not be edited safely (an unusual layout?): edit it by "
                 "hand, then run the command again; nothing was changed"
             )
-        return text, load_answers(expected)
+        return text, load_answers(expected, ReadEntries.of(self.data, self.platform))
 
     # ------------------------------------------------------------------ spans
 
@@ -228,29 +233,39 @@ def _indented(block: str, indent: int) -> str:
     return "".join(pad + line if line.strip() else line for line in block.splitlines(True))
 
 
-def _copy(value: Any) -> Any:
-    """A deep copy of plain YAML data (mappings, lists, scalars)."""
-    if isinstance(value, dict):
-        return {key: _copy(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_copy(item) for item in value]
-    return value
+class _Owned:
+    """Copies of the containers an edit changes, made once each: everything else of the
+    result is ``data``'s own (unchanged entries stay the same objects, see ReadEntries)."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.result = dict(data)
+        self._copies = {id(self.result)}
+
+    def child(self, parent: Any, step: str | int) -> Any:
+        value = parent[step]
+        if id(value) not in self._copies:
+            value = dict(value) if isinstance(value, dict) else list(value)
+            parent[step] = value
+            self._copies.add(id(value))
+        return value
 
 
 def _apply_to_data(
     data: dict[str, Any], platform: Platform, edits: Sequence[Any]
 ) -> dict[str, Any]:
-    """What the answers hold once ``edits`` are made, computed on plain data."""
-    result: dict[str, Any] = _copy(data)
-    implied = dump_answers(platform)
+    """What the answers hold once ``edits`` are made, computed on plain data. ``data`` is
+    not changed, and the result shares every container the edits do not change with it."""
+    owned = _Owned(data)
+    result = owned.result
     # Later entries first, and an entry's own lists before the entry: no removal shifts the
     # index of one still to come.
     removals = sorted((e.path for e in edits if isinstance(e, Remove)), reverse=True)
     for edit in edits:
         if isinstance(edit, Append):
             key = str(edit.path[0])
-            result.setdefault(key, implied.get(key, []))
-            result[key].append(edit.entry)
+            if key not in result:  # the list is implied (defaults)
+                result[key] = list(dump_answers(platform).get(key, []))
+            owned.child(result, key).append(edit.entry)
         elif isinstance(edit, _SetVersion):
             result[VERSION_FIELD] = edit.value
         elif isinstance(edit, Drop):
@@ -258,7 +273,7 @@ def _apply_to_data(
     for path in removals:
         container: Any = result
         for step in path[:-1]:
-            container = container[step]
+            container = owned.child(container, step)
         del container[int(path[-1])]
     return result
 

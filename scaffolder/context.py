@@ -7,10 +7,10 @@ templates hold layout and YAML, never logic that the two engines would have to r
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import asdict
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, overload
 from urllib.parse import urlsplit
 
 import scaffolder
@@ -24,6 +24,17 @@ from scaffolder.versions import CHARTS, OCI_CHARTS, VERSIONS
 # tenant pod can run as it). Platform identities never start with it (flux-platform,
 # flux-hub, argocd-*), so no tenant name can ever make a tenant run as one (F2).
 TENANT_IDENTITY_PREFIX = "tenant-"
+
+# Argo CD: the platform's AppProject of a tenant's namespace and guardrails is
+# guardrails.<tenant> (templates/argocd/tenant/.../argocd/guardrails-project.yaml). Tenant names
+# are DNS labels, so no tenant's own project (named like the tenant) can take one of these
+# names, and no platform project has a dot either.
+GUARDRAILS_PROJECT_PREFIX = "guardrails."
+
+
+def guardrails_project(tenant: str) -> str:
+    return GUARDRAILS_PROJECT_PREFIX + tenant
+
 
 # The answers' top-level strings that are plain cookiecutter.json variables; the rest of the
 # answers is one `platform` dict.
@@ -92,6 +103,7 @@ def _tenant_view(
     return {
         "name": tenant.name,
         "identity": TENANT_IDENTITY_PREFIX + tenant.name,
+        "guardrails_project": guardrails_project(tenant.name),
         "clusters": list(placement),
         "explicit_placement": tenant.clusters is not None,  # False: every spoke, now and later
         # facts only: nesting every cluster's tenant list here would make each tenant's view
@@ -106,6 +118,65 @@ def _tenant_view(
         "quota": asdict(tenant.quota),
         "sample_app": tenant.name == sample_app,
         "canary": tenant.canary,
+    }
+
+
+class TenantViews(Sequence[dict[str, Any]]):
+    """Every tenant's view (``_tenant_view``), each computed the first time it is read: a
+    command that renders one tenant of a thousand computes one view. Read-only."""
+
+    def __init__(self, platform: Platform, facts: Mapping[str, dict[str, Any]]) -> None:
+        self._platform = platform
+        self._facts = facts
+        self._sample_app = sample_app_tenant(platform)
+        self._index = {tenant.name: index for index, tenant in enumerate(platform.tenants)}
+        self._views: list[dict[str, Any] | None] = [None] * len(platform.tenants)
+
+    def __len__(self) -> int:
+        return len(self._views)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self))[index]]
+        view = self._views[index]
+        if view is None:
+            tenant = self._platform.tenants[index]
+            view = self._views[index] = _tenant_view(
+                self._platform, tenant, self._facts, self._sample_app
+            )
+        return view
+
+    def named(self, name: str) -> dict[str, Any]:
+        return self[self._index[name]]
+
+
+def changed_tenant_views(old: Platform, new: Platform) -> set[str]:
+    """The tenants whose view differs between two platforms, added and removed ones included.
+
+    A tenant's view reads the platform but its tenants, the tenant's own entry, and which
+    tenant gets the sample app (``_tenant_view``): when nothing but the tenants changed,
+    comparing the entries says it without computing a view (a day-2 change of one tenant
+    among a thousand stays as cheap as among two)."""
+    if replace(old, tenants=()) == replace(new, tenants=()):
+        before = {t.name: t for t in old.tenants}
+        after = {t.name: t for t in new.tenants}
+        changed = {n for n in before.keys() | after.keys() if before.get(n) != after.get(n)}
+        if sample_app_tenant(old) != sample_app_tenant(new):
+            changed |= {sample_app_tenant(old), sample_app_tenant(new)} - {""}
+        return changed
+    views = platform_view(old)["tenants"], platform_view(new)["tenants"]
+    before_views = {view["name"]: view for view in views[0]}
+    after_views = {view["name"]: view for view in views[1]}
+    return {
+        name
+        for name in before_views.keys() | after_views.keys()
+        if before_views.get(name) != after_views.get(name)
     }
 
 
@@ -266,21 +337,23 @@ def platform_view(platform: Platform) -> dict[str, Any]:
     """Everything the templates know of the platform. Computed once per platform (a day-2
     command renders the old and the new one several times): each cluster's facts once, each
     tenant's placement once, so a platform of 1000 tenants stays cheap. Read-only."""
-    answers = dump_answers(platform)
+    answers = dump_answers(replace(platform, tenants=()))  # "tenants": the views below
     facts = {c.name: cluster_facts(platform, c) for c in platform.clusters}
     sample_app = sample_app_tenant(platform)
-    tenants = [_tenant_view(platform, t, facts, sample_app) for t in platform.tenants]
     placed: dict[str, list[str]] = {c.name: [] for c in platform.clusters}
-    for view in tenants:
-        for name in view["clusters"]:
-            placed[name].append(view["name"])
+    for tenant in platform.tenants:
+        for name in platform.placement(tenant):
+            placed[name].append(tenant.name)
     clusters = {c.name: {**facts[c.name], "tenants": placed[c.name]} for c in platform.clusters}
     return {
         **answers,
         "hub": clusters[platform.hub.name],
         "spokes": [clusters[c.name] for c in platform.spokes],
         "clusters": list(clusters.values()),
-        "tenants": tenants,
+        # computed when read: files that list every tenant read the names below
+        "tenants": TenantViews(platform, facts),
+        "tenant_names": [t.name for t in platform.tenants],
+        "canary_tenants": [t.name for t in platform.tenants if t.canary],
         "envs": sorted({c.env for c in platform.spokes}),
         "versions": dict(VERSIONS),
         "charts": chart_views(),

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import scaffolder
 from scaffolder import git, keys, pristine, sops, written
-from scaffolder.files import write_atomic, write_new_tree
+from scaffolder.files import write_new_tree
 from scaffolder.model import PLATFORM_FILE, Platform, answers_yaml
 from scaffolder.render import File, Files, Renderer
 
@@ -115,10 +115,8 @@ def build_repo(platform: Platform, repo_dir: Path, public_keys: Mapping[str, str
     content.update(ciphertexts)
     content[SOPS_CONFIG] = sops_config
     git.init(repo_dir, platform.git_branch)
-    write_atomic(
-        repo_dir / written.RECORD,
-        written.updated({}, {path: data for path, (data, _) in content.items()}),
-    )
+    record = written.updated(written.empty(), {path: data for path, (data, _) in content.items()})
+    write_new_tree(repo_dir, {path: (data, False) for path, data in record.items() if data})
     plain = {path: entry for path, entry in content.items() if path not in encrypted}
     del plain[PLATFORM_FILE]
     fingerprints = {path: pristine.plaintext_fingerprint(text) for path, text in plaintexts.items()}

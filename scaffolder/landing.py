@@ -74,8 +74,7 @@ def land(
         transaction.write_all(content)
         for path in deletes:
             transaction.delete(path)
-        new_record = written.updated(record, fingerprinted, list(deletes))
-        transaction.write(written.RECORD, new_record.encode("utf-8"))
+        written.write(transaction, written.updated(record, fingerprinted, deletes))
         if generated is not None:
             pristine.record_change(transaction, generated, scaffolder.__version__)
         fail_at(f"{point}:files")

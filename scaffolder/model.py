@@ -13,8 +13,9 @@ import re
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 import yaml
 
@@ -93,7 +94,8 @@ INFRASTRUCTURE_NAMESPACES = frozenset(
         "kubevirt",
     }
 )
-# Tenant names also name Argo CD AppProjects: these belong to the platform.
+# Tenant names also name Argo CD AppProjects: these belong to the platform (tenant-guardrails:
+# the guardrails' shared project of repos generated before each tenant had its own).
 RESERVED_PROJECTS = frozenset({"default", "platform", "addons", "tenant-guardrails"})
 # The platform's own identities on the clusters. Tenants are applied as `tenant-<name>`
 # (context.TENANT_IDENTITY_PREFIX), which can never be one of these; the names are refused
@@ -154,6 +156,9 @@ class Quota:
     cpu: str = "4"
     memory: str = "8Gi"
     pods: int = 50
+
+
+DEFAULT_QUOTA = Quota()  # immutable: every tenant without a quota of its own shares it
 
 
 @dataclass(frozen=True)
@@ -262,9 +267,13 @@ class Platform:
     def hub(self) -> Cluster:
         return next(c for c in self.clusters if c.role == "hub")
 
-    @property
+    @cached_property  # frozen: the clusters never change (a tenant on every spoke asks often)
     def spokes(self) -> tuple[Cluster, ...]:
         return tuple(c for c in self.clusters if c.role == "spoke")
+
+    @cached_property
+    def _spoke_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.spokes)
 
     def cluster(self, name: str) -> Cluster:
         for candidate in self.clusters:
@@ -275,7 +284,7 @@ class Platform:
     def placement(self, tenant: Tenant) -> tuple[str, ...]:
         """The spokes a tenant lives on."""
         if tenant.clusters is None:
-            return tuple(c.name for c in self.spokes)
+            return self._spoke_names
         return tenant.clusters
 
     def tenants_on(self, cluster_name: str) -> tuple[Tenant, ...]:
@@ -353,11 +362,19 @@ def _as_written(value: str) -> str:
     return value
 
 
+# Any of the above: one search says a value holds none of them (what almost every value does).
+_UNSAFE_TEXT = re.compile(
+    "|".join([_CONTROL_CHARACTER.pattern, *(re.escape(s) for s, _ in _FORBIDDEN_SEQUENCES)])
+)
+
+
 def check_text(where: str, value: str, redact: Callable[[str], str] = _as_written) -> str:
     """Refuse control characters and template or shell syntax, whatever the field.
 
     ``redact`` gives the text a message may show (URLs: no credentials, no query).
     """
+    if _UNSAFE_TEXT.search(value) is None:
+        return value
     control = _CONTROL_CHARACTER.search(value)
     if control is not None:
         problem = f"must not contain a control character (U+{ord(control.group()):04X})"
@@ -406,6 +423,8 @@ class _Reader:
             raise AnswersError(
                 self.path(key), value, "is required (null, ~ and nothing read as no value)"
             )
+        if type(value) is str and _UNSAFE_TEXT.search(value) is None:
+            return value.strip()  # _answer_text's result for a string check_text accepts
         return _answer_text(self.path(key), value, redact)
 
     def strings(self, key: str, default: list[Any] | None = None) -> list[str] | None:
@@ -877,7 +896,9 @@ def _read_tenant(data: object, where: str) -> Tenant:
     sso_group = reader.string("sso_group", "")
     if sso_group:
         check_group(reader.path("sso_group"), sso_group)
-    quota = _read_quota(reader.section("quota"))
+    quota_data = reader.get("quota")
+    # no quota written: the defaults, which _read_quota would read as they are
+    quota = DEFAULT_QUOTA if quota_data is None else _read_quota(reader.section("quota"))
     canary = reader.boolean("canary", Tenant.canary)
     reader.finish()
     return Tenant(name, clusters, repo_url, path, sso_group, quota, canary)
@@ -1059,8 +1080,47 @@ def _read_sections(reader: _Reader) -> dict[str, Any]:
     }
 
 
-def load_answers(data: object) -> Platform:
-    """Validate a plain mapping and return the model. Raises AnswersError on the first problem."""
+@dataclass(frozen=True)
+class ReadEntries:
+    """What ``load_answers`` read the entries of the answers' lists as, by the identity of each
+    raw entry (id -> (entry, result)). Reading an entry depends on that entry alone, so a
+    list that kept most of its entries (an edit of platform.yaml) is read again in the time of
+    the entries that are new: ``load_answers(data, ReadEntries.of(old_data, old_platform))``."""
+
+    clusters: Mapping[int, tuple[object, Cluster]]
+    tenants: Mapping[int, tuple[object, Tenant]]
+
+    @classmethod
+    def of(cls, data: object, platform: Platform) -> ReadEntries:
+        """The entries of ``data`` as ``platform`` (``load_answers(data)``) holds them."""
+
+        def read(key: str, results: Sequence[Any]) -> dict[int, tuple[object, Any]]:
+            raw = (data.get(key, DEFAULT_ANSWERS[key]) if isinstance(data, Mapping) else None) or []
+            if not isinstance(raw, list) or len(raw) != len(results):
+                return {}
+            return {id(entry): (entry, result) for entry, result in zip(raw, results, strict=True)}
+
+        return cls(read("clusters", platform.clusters), read("tenants", platform.tenants))
+
+
+def _read_entries(
+    raw: list[Any], key: str, read: Callable[[object, str], Any],
+    known: Mapping[int, tuple[object, Any]],
+) -> tuple[Any, ...]:  # fmt: skip
+    entries = []
+    for index, entry in enumerate(raw):
+        before = known.get(id(entry))
+        if before is not None and before[0] is entry:
+            entries.append(before[1])
+        else:
+            entries.append(read(entry, f"{key}[{index}]"))
+    return tuple(entries)
+
+
+def load_answers(data: object, known: ReadEntries | None = None) -> Platform:
+    """Validate a plain mapping and return the model. Raises AnswersError on the first problem.
+
+    ``known``: list entries read before (``ReadEntries``), taken as they were read."""
     reader = _Reader(data, "")
     repo_name = check_repo_name(
         "repo_name", reader.string("repo_name", DEFAULT_ANSWERS["repo_name"])
@@ -1072,9 +1132,12 @@ def load_answers(data: object) -> Platform:
     engine = check_choice("engine", reader.string("engine", "flux"), ENGINES)
 
     raw_clusters = reader.sequence("clusters", DEFAULT_ANSWERS["clusters"]) or []
-    clusters = tuple(_read_cluster(c, f"clusters[{i}]") for i, c in enumerate(raw_clusters))
+    known_clusters = known.clusters if known is not None else {}
+    clusters = _read_entries(raw_clusters, "clusters", _read_cluster, known_clusters)
     raw_tenants = reader.sequence("tenants", DEFAULT_ANSWERS["tenants"]) or []
-    tenants = tuple(_read_tenant(t, f"tenants[{i}]") for i, t in enumerate(raw_tenants))
+    tenants = _read_entries(
+        raw_tenants, "tenants", _read_tenant, known.tenants if known is not None else {}
+    )
     sections = _read_sections(reader)
     version = check_version(VERSION_FIELD, reader.string(VERSION_FIELD, ""))
     reader.finish()
@@ -1217,7 +1280,7 @@ def _tenant_answers(tenant: Tenant) -> dict[str, Any]:
         data["path"] = tenant.path
     if tenant.sso_group:
         data["sso_group"] = tenant.sso_group
-    if tenant.quota != Quota():
+    if tenant.quota != DEFAULT_QUOTA:
         data["quota"] = asdict(tenant.quota)
     if tenant.canary:
         data["canary"] = True
@@ -1231,6 +1294,9 @@ _HEADER = (
 )
 
 _NULL_TAG = "tag:yaml.org,2002:null"
+_STR_TAG = "tag:yaml.org,2002:str"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MAP_TAG = "tag:yaml.org,2002:map"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _INT_TAG = "tag:yaml.org,2002:int"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
@@ -1264,14 +1330,17 @@ _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _BOOLS = {"true": True, "false": False}
 _INT = re.compile(r"0|-?[1-9][0-9]{0,17}")
 _FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+_NUMBER_START = frozenset("-0123456789")  # how every _INT and _FLOAT match starts
 
 
 def _plain_scalar_tag(text: str) -> str:
     """The type of an unquoted scalar: str unless it reads back exactly as written."""
     if text in _NULLS:
         return _NULL_TAG
-    if text.lower() in _BOOLS:
-        return _BOOL_TAG
+    if text[:1] not in _NUMBER_START:  # most values: a name, a URL, a path
+        if len(text) <= 5 and text.lower() in _BOOLS:
+            return _BOOL_TAG
+        return yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG
     if _INT.fullmatch(text):
         return _INT_TAG
     if _FLOAT.fullmatch(text) and str(float(text)) == text:
@@ -1325,17 +1394,30 @@ def _check_events(text: str) -> None:
     levels deep.
     """
     depth = 0
-    for event in yaml.parse(text, Loader=yaml.CBaseLoader):  # events only: C parser
-        if getattr(event, "anchor", None) is not None:
-            raise _RefusedYaml(
-                "anchors and aliases are not allowed in an answers file", event.start_mark
-            )
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_NESTING:
-                raise _RefusedYaml(f"nests deeper than {MAX_NESTING} levels", event.start_mark)
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
+    parser = yaml.CBaseLoader(text)  # events only: C parser (what yaml.parse runs, less a layer)
+    try:
+        next_event: Callable[[], Any] = parser.get_event
+        while (event := next_event()) is not None:
+            kind = type(event)
+            if kind is yaml.ScalarEvent or kind is yaml.AliasEvent or kind in _STARTS:
+                if event.anchor is not None:  # an alias's is the anchor it names
+                    raise _RefusedYaml(
+                        "anchors and aliases are not allowed in an answers file", event.start_mark
+                    )
+                if kind in _STARTS:
+                    depth += 1
+                    if depth > MAX_NESTING:
+                        raise _RefusedYaml(
+                            f"nests deeper than {MAX_NESTING} levels", event.start_mark
+                        )
+            elif kind in _ENDS:
+                depth -= 1
+    finally:
+        parser.dispose()
+
+
+_STARTS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_ENDS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 
 def _scalar_constructor(
@@ -1375,21 +1457,50 @@ class _CoreConstructor(yaml.constructor.SafeConstructor):
     }
     yaml_multi_constructors: ClassVar[dict[str | None, Any]] = {}
 
+    def construct_document(self, node: Any) -> Any:
+        """construct_object's result for the whole tree, built directly: the composer gives a
+        tree (no anchors, no aliases: no node twice), so the bookkeeping of shared and
+        recursive nodes has nothing to do. A string, a plain mapping and a plain sequence are
+        built here as construct_yaml_str/_map/_seq build them; any other node the general way."""
+        data = self._tree(node)
+        while self.state_generators:  # what the general way left to finish (none so far)
+            generators, self.state_generators = self.state_generators, []
+            for generator in generators:
+                for _ in generator:
+                    pass
+        self.constructed_objects = {}
+        self.recursive_objects = {}
+        self.deep_construct = False
+        return data
+
+    def _tree(self, node: Any) -> Any:
+        tag = node.tag
+        if tag == _STR_TAG and isinstance(node, yaml.ScalarNode):
+            return node.value
+        if tag == _MAP_TAG and isinstance(node, yaml.MappingNode):
+            return self._mapping(node, self._tree)
+        if tag == _SEQ_TAG and isinstance(node, yaml.SequenceNode):
+            return [self._tree(item) for item in node.value]
+        return self.construct_object(node, deep=True)
+
+    def _mapping(self, node: Any, build: Callable[[Any], Any]) -> dict[Hashable, Any]:
+        mapping: dict[Hashable, Any] = {}
+        for key_node, value_node in node.value:
+            key = build(key_node)
+            if not isinstance(key, Hashable):
+                raise _RefusedYaml("a mapping key must be a scalar", key_node.start_mark)
+            if key in mapping:
+                raise _RefusedYaml(f"the key {shown(key)} appears twice", key_node.start_mark)
+            mapping[key] = build(value_node)
+        return mapping
+
     def construct_mapping(self, node: Any, deep: bool = False) -> dict[Hashable, Any]:
         """Keys in written order; a key written twice is an error, not "the last one wins"."""
         if not isinstance(node, yaml.MappingNode):
             raise yaml.constructor.ConstructorError(
                 None, None, f"expected a mapping node, but found {node.id}", node.start_mark
             )
-        mapping: dict[Hashable, Any] = {}
-        for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=True)
-            if not isinstance(key, Hashable):
-                raise _RefusedYaml("a mapping key must be a scalar", key_node.start_mark)
-            if key in mapping:
-                raise _RefusedYaml(f"the key {shown(key)} appears twice", key_node.start_mark)
-            mapping[key] = self.construct_object(value_node, deep=deep)
-        return mapping
+        return self._mapping(node, lambda child: self.construct_object(child, deep=True))
 
 
 class _AnswersLoading(_TreeComposer, _CoreConstructor, _CoreResolver):
@@ -1425,8 +1536,9 @@ else:
         alias and is not deeper than the pure-Python composer allows.
         """
 
-        def __init__(self, text: str) -> None:
-            _check_events(text)
+        def __init__(self, text: str, events_checked: bool = False) -> None:
+            if not events_checked:
+                _check_events(text)
             CParser.__init__(self, text)
             _CoreConstructor.__init__(self)
             _CoreResolver.__init__(self)
@@ -1457,11 +1569,57 @@ def parse_answers_document(text: str, source: str) -> tuple[object, yaml.Node | 
         finally:
             loader.dispose()
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        if isinstance(err, _RefusedYaml):
-            raise UsageError(f"{source}{where}: {err.problem}") from None
-        raise UsageError(f"{source}{where} is not valid YAML") from None
+        return _refused(err, source)
+
+
+def _refused(err: yaml.YAMLError, source: str) -> NoReturn:
+    mark = getattr(err, "problem_mark", None)
+    where = f" line {mark.line + 1}" if mark is not None else ""
+    if isinstance(err, _RefusedYaml):
+        raise UsageError(f"{source}{where}: {err.problem}") from None
+    raise UsageError(f"{source}{where} is not valid YAML") from None
+
+
+def parse_edited_answers_text(text: str, source: str) -> object:
+    """``parse_answers_text`` of a text made of one it read and spans this tool wrote (an edit
+    of platform.yaml): the same data and the same refusals, with less work when it can.
+
+    Such a text nests at most a few levels deeper than the one it came from (at most
+    MAX_NESTING), far from what would exhaust libyaml's composer. So a text without "&" (no
+    anchor, hence no alias: an alias names an anchor) is composed without the events pass,
+    and its nesting is checked on the composed tree instead."""
+    if "&" in text or _Loader is _PythonLoader or len(text) > MAX_ANSWERS_FILE:
+        return parse_answers_text(text, source)
+    try:
+        loader = _Loader(text, events_checked=True)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _check_nesting(node)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as err:
+        return _refused(err, source)
+
+
+def _check_nesting(root: yaml.Node) -> None:
+    """_check_events' depth rule on a composed tree: at most MAX_NESTING collections deep
+    (the nodes visited in the order of their events, so the same one is named)."""
+    stack: list[tuple[yaml.Node, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            continue
+        depth += 1
+        if depth > MAX_NESTING:
+            raise _RefusedYaml(f"nests deeper than {MAX_NESTING} levels", node.start_mark)
+        if isinstance(node, yaml.MappingNode):
+            children = [child for pair in node.value for child in pair]
+        else:
+            children = list(node.value)
+        stack.extend((child, depth) for child in reversed(children))
 
 
 def read_answers_file(path: Path) -> Platform:

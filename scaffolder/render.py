@@ -265,7 +265,6 @@ class Renderer:
         self._wanted = wanted  # whose content to render (default: every file's)
         self._view = platform_view(platform)
         self._clusters = {view["name"]: view for view in self._view["clusters"]}
-        self._tenants = {view["name"]: view for view in self._view["tenants"]}
         self._env = environment()
         self._compiled: dict[str, Any] = {}
 
@@ -289,7 +288,7 @@ class Renderer:
         )
 
     def tenant(self, tenant: Tenant) -> Files:
-        return self._unit("tenant", {"_tenant": self._tenants[tenant.name]})
+        return self._unit("tenant", {"_tenant": self._view["tenants"].named(tenant.name)})
 
     def _unit(self, part: str, items: dict[str, Any]) -> Files:
         context = {"repo_dir": self.platform.repo_name, "_platform": self._view, **items}

@@ -16,13 +16,15 @@ import yaml
 from scaffolder.tools import find_sops, run
 
 SOPS_SUFFIX = ".sops.yaml"
+# libyaml's loader when PyYAML has it: .sops.yaml and encrypted files are read on every command.
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _RULE_PATH = re.compile(r"^\(\^\|/\)clusters/(?P<cluster>[a-z0-9-]+)/\.\*\\\.sops\\\.yaml\$$")
 
 
 def read_recipients(text: str) -> dict[str, list[str]]:
     """The recipients of each cluster's rule in a .sops.yaml as the root template writes it:
     cluster name -> [cluster public key, admin public key]. Other rules are ignored."""
-    data = yaml.safe_load(text) or {}
+    data = yaml.load(text, Loader=_SafeLoader) or {}
     found: dict[str, list[str]] = {}
     rules = data.get("creation_rules") if isinstance(data, dict) else None
     for rule in rules if isinstance(rules, list) else []:
@@ -32,10 +34,6 @@ def read_recipients(text: str) -> dict[str, list[str]]:
         if match:
             found[match["cluster"]] = [r.strip() for r in str(rule.get("age", "")).split(",")]
     return found
-
-
-# libyaml's loader when PyYAML has it: encrypted files are read on every command.
-_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _metadata(text: str) -> dict[Any, Any] | None:

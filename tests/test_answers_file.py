@@ -15,7 +15,12 @@ from hypothesis import strategies as st
 from scaffolder import __version__
 from scaffolder.answers_file import AnswersText, Append, Remove
 from scaffolder.errors import ScaffoldError, UsageError
-from scaffolder.model import VERSION_FIELD, load_answers, parse_answers_text
+from scaffolder.model import (
+    VERSION_FIELD,
+    load_answers,
+    parse_answers_text,
+    parse_edited_answers_text,
+)
 
 HEADER = f"{VERSION_FIELD}: {__version__}\nrepo_name: acme  # the folder\n"
 CLUSTERS = """clusters:
@@ -192,3 +197,29 @@ def test_removals_in_several_lists_at_once_keep_their_indexes() -> None:
     ]  # fmt: skip
     assert [c.name for c in platform.clusters] == ["hub", "dev-1"]
     assert "# one hub, two spokes" in new_text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        HEADER + CLUSTERS + _tenant_block(["team-a", "team-b"], "block"),
+        "a: 1\nb: [1, 2.5, true, null, ~, '3', x]\nc: {d: e}\n",
+        "a: 1\na: 2\n",  # a duplicate key
+        "a: !!python/object:os.system x\n",  # a tag
+        "a: [1, 2\n",  # not YAML
+        "x: " + "[" * 25 + "]" * 25 + "\n",  # too deep
+        "x: [[1]]\ny: " + "{a: " * 21 + "1" + "}" * 21 + "\n",  # too deep, further down
+        "a: &x 1\nb: *x\n",  # has "&": the full reader
+        "",
+    ],
+)
+def test_an_edited_text_is_read_as_parse_answers_text_reads_it(text: str) -> None:
+    """parse_edited_answers_text (the edit's read-back) skips libyaml's events pass when a
+    text has no "&": the same data, or the same refusal, line included."""
+    outcomes = []
+    for parse in (parse_answers_text, parse_edited_answers_text):
+        try:
+            outcomes.append(("data", parse(text, "platform.yaml")))
+        except UsageError as err:
+            outcomes.append(("refused", str(err)))
+    assert outcomes[0] == outcomes[1]

@@ -339,7 +339,8 @@ def test_git_generators_read_each_tenant_repo_per_env(repo: ArgoRepo) -> None:
 def test_every_project_exists(repo: ArgoRepo) -> None:
     projects = {p["metadata"]["name"] for p in repo.of_kind("AppProject")}
     tenants = {t.name for t in repo.platform.tenants}
-    assert projects == {"platform", "addons", "tenant-guardrails", "default"} | tenants
+    guardrails = {f"guardrails.{t}" for t in tenants}
+    assert projects == {"platform", "addons", "default"} | tenants | guardrails
     used = {spec["project"] for _, spec in application_specs(repo)}
     assert used <= projects
     assert used == projects - {"default"}  # and no project but the locked default is unused
@@ -378,7 +379,7 @@ def test_a_tenant_on_25_spokes_still_gets_schema_valid_appprojects() -> None:
         for doc in yaml.safe_load_all(file.content)
         if doc and doc["kind"] == "AppProject"
     ]
-    assert len(projects) == 4 + len(platform.tenants)
+    assert len(projects) == 3 + 2 * len(platform.tenants)  # a tenant's own and its guardrails
     for project in projects:
         assert _store().problems(project) == [], project["metadata"]["name"]
     for tenant in platform.tenants:
@@ -389,6 +390,9 @@ def test_a_tenant_on_25_spokes_still_gets_schema_valid_appprojects() -> None:
         assert [d["name"] for d in spec["destinations"]] == spokes
         assert spec["syncWindows"][0]["clusters"] == spokes
         assert len(json.dumps(spec["destinationServiceAccounts"])) < 1000
+        guardrails = files[f"tenants/{tenant.name}/argocd/guardrails-project.yaml"].content
+        (project,) = yaml.safe_load_all(guardrails)
+        assert len(project["spec"]["description"]) <= 255
 
 
 def test_kustomizations_reach_every_argo_object(repo: ArgoRepo) -> None:
@@ -559,7 +563,8 @@ def test_tenant_applicationsets_follow_placement(repo: ArgoRepo) -> None:
             assert selected_clusters(repo, appset) == placement, (tenant.name, kind)
             spec = appset["spec"]["template"]["spec"]
             assert spec["destination"] == {"name": "{{ .name }}", "namespace": tenant.name}
-            assert spec["project"] == ("tenant-guardrails" if kind == "guardrails" else tenant.name)
+            own = f"guardrails.{tenant.name}" if kind == "guardrails" else tenant.name
+            assert spec["project"] == own
             if kind == "guardrails":
                 assert spec["source"]["path"] == f"tenants/{tenant.name}/platform"
             else:
@@ -567,14 +572,35 @@ def test_tenant_applicationsets_follow_placement(repo: ArgoRepo) -> None:
                 assert "CreateNamespace=true" not in spec["syncPolicy"]["syncOptions"]
 
 
-def test_guardrails_project_covers_exactly_the_placements(repo: ArgoRepo) -> None:
-    spec = repo.named("AppProject", "tenant-guardrails")["spec"]
+def test_guardrails_projects_cover_exactly_each_placement(repo: ArgoRepo) -> None:
+    """Each tenant's guardrails project (written with the tenant, no file lists them all):
+    this repository only, the tenant's namespace on its spokes only, synced as argocd-manager,
+    the Namespace its one cluster-scoped kind, the sync windows of its clusters."""
     platform = repo.platform
-    assert {(d["name"], d["namespace"]) for d in spec["destinations"]} == {
-        (c, t.name) for t in platform.tenants for c in platform.placement(t)
-    }
-    assert spec["sourceRepos"] == [platform.git_url]
-    assert spec["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace"}]
+    for tenant in platform.tenants:
+        project = repo.named("AppProject", f"guardrails.{tenant.name}")
+        assert project["metadata"]["labels"]["gitops-scaffold.io/tenant"] == tenant.name
+        spec = project["spec"]
+        assert [(d["name"], d["namespace"]) for d in spec["destinations"]] == [
+            (c, tenant.name) for c in platform.placement(tenant)
+        ]
+        assert spec["destinationServiceAccounts"] == [
+            {"server": "*", "namespace": tenant.name,
+             "defaultServiceAccount": "kube-system:argocd-manager"}
+        ]  # fmt: skip
+        assert spec["sourceRepos"] == [platform.git_url]
+        assert spec["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace"}]
+        whitelist = {(k["group"], k["kind"]) for k in spec["namespaceResourceWhitelist"]}
+        assert whitelist == {
+            ("", "ResourceQuota"), ("", "LimitRange"), ("networking.k8s.io", "NetworkPolicy"),
+            ("rbac.authorization.k8s.io", "RoleBinding"),
+        }  # fmt: skip
+        assert "roles" not in spec  # nobody but the platform sees its Applications
+        assert spec.get("syncWindows") == repo.named("AppProject", tenant.name)["spec"].get(
+            "syncWindows"
+        )
+    projects = repo.root / "clusters" / platform.hub.name / "argocd" / "projects"
+    assert not (projects / "appproject-tenant-guardrails.yaml").exists()
 
 
 def test_tenant_namespaces_carry_guardrails_and_are_never_pruned(repo: ArgoRepo) -> None:
@@ -658,11 +684,12 @@ def test_big_platform_has_manual_prod_and_a_prod_deny_window(big: ArgoRepo) -> N
         "platform": None,
         "default": None,
         "addons": [deny],
-        "tenant-guardrails": [deny],
         "payments": [deny],
         "search": None,  # staging only
         "web": [deny],
         "data": [deny],
+        **{f"guardrails.{t}": [deny] for t in ("payments", "web", "data")},
+        "guardrails.search": None,
     }
 
 
@@ -682,6 +709,7 @@ def test_waves_order_projects_argocd_addons_tenants(repo: ArgoRepo) -> None:
     }
     for tenant in repo.platform.tenants:
         assert wave(repo.named("AppProject", tenant.name)) == -2
+        assert wave(repo.named("AppProject", f"guardrails.{tenant.name}")) == -2
         assert wave(repo.named("ApplicationSet", f"{tenant.name}-guardrails")) == -1
         assert wave(repo.named("ApplicationSet", f"{tenant.name}-apps")) == 0
     values = yaml.safe_load((repo.root / "values/argocd/common.yaml").read_text())
@@ -696,14 +724,19 @@ def test_waves_order_projects_argocd_addons_tenants(repo: ArgoRepo) -> None:
 
 
 def test_rbac_binds_the_answers_sso_groups(repo: ArgoRepo) -> None:
+    """argocd-rbac-cm binds the platform's two groups and names no tenant: each tenant's group
+    is bound by the `admin` role of its own AppProject."""
     rbac = repo.named("ConfigMap", "argocd-rbac-cm")["data"]
-    lines = rbac["policy.csv"].splitlines()
+    lines = [line for line in rbac["policy.csv"].splitlines() if not line.startswith("#")]
     platform = repo.platform
-    assert f"g, {platform.sso.admin_group}, role:admin" in lines
-    assert f"g, {platform.sso.readonly_group}, role:readonly" in lines
-    for tenant in platform.tenants:
-        assert f"g, {platform.tenant_sso_group(tenant)}, role:tenant-{tenant.name}" in lines
+    assert lines == [
+        f"g, {platform.sso.admin_group}, role:admin",
+        f"g, {platform.sso.readonly_group}, role:readonly",
+    ]
     assert rbac["policy.default"] == ""
+    for tenant in platform.tenants:
+        (role,) = repo.named("AppProject", tenant.name)["spec"]["roles"]
+        assert role["groups"] == [platform.tenant_sso_group(tenant)]
 
 
 def test_notifications_follow_the_provider(repo: ArgoRepo) -> None:

@@ -789,8 +789,10 @@ def test_w15_readme_states_the_deletion_and_key_choices(any_repo: ArgoRepo) -> N
 
 def test_st_waves_only_where_they_order_something(any_repo: ArgoRepo) -> None:
     """St: the platform's AppProjects are the only kind in platform-projects, so a wave on
-    them orders nothing; a tenant's AppProject keeps its wave (before its ApplicationSets)."""
-    tenants = {t.name for t in any_repo.platform.tenants}
+    them orders nothing; a tenant's AppProjects (its own and its guardrails') keep their wave
+    (before its ApplicationSets)."""
+    names = {t.name for t in any_repo.platform.tenants}
+    tenants = names | {f"guardrails.{t}" for t in names}
     for project in any_repo.of_kind("AppProject"):
         annotations = project["metadata"].get("annotations") or {}
         wave = annotations.get("argocd.argoproj.io/sync-wave")
@@ -813,13 +815,17 @@ def test_m1_addon_values_layer_per_cluster(any_repo: ArgoRepo) -> None:
 
 
 def test_m6_tenants_see_their_applicationsets(any_repo: ArgoRepo) -> None:
-    """M6: a tenant's SSO group can read its ApplicationSets (and their errors); the README
-    has a hub recovery runbook."""
-    policy = any_repo.named("ConfigMap", "argocd-rbac-cm")["data"]["policy.csv"]
+    """M6: a tenant's SSO group can read its project, ApplicationSets (and their errors),
+    Applications and logs, through the role of its own AppProject bound to the group (Argo CD
+    adds `projects, get` for every role itself: ProjectPoliciesString); the README has a hub
+    recovery runbook."""
     for tenant in any_repo.platform.tenants:
-        assert (
-            f"p, role:tenant-{tenant.name}, applicationsets, get, {tenant.name}/*, allow" in policy
-        )
+        (role,) = any_repo.named("AppProject", tenant.name)["spec"]["roles"]
+        subject = f"proj:{tenant.name}:{role['name']}"
+        for resource, action in [("applicationsets", "get"), ("applications", "get"),
+                                 ("logs", "get"), ("applications", "sync")]:  # fmt: skip
+            assert f"p, {subject}, {resource}, {action}, {tenant.name}/*, allow" in role["policies"]
+        assert role["groups"] == [any_repo.platform.tenant_sso_group(tenant)]
     assert "## Recovering the hub" in (any_repo.root / "README.md").read_text()
 
 

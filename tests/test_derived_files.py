@@ -72,11 +72,12 @@ def derived_paths(platform: Platform) -> set[str]:
     return {
         ".sops.yaml",
         f"{projects}/kustomization.yaml",
-        *(f"{projects}/appproject-{p}.yaml" for p in ("platform", "addons", "tenant-guardrails")),
+        *(f"{projects}/appproject-{p}.yaml" for p in ("platform", "addons")),
         f"{projects}/appproject-default.yaml",
         f"clusters/{hub}/argocd/tenants/kustomization.yaml",
         f"clusters/{hub}/argocd/config/argocd-rbac-cm.yaml",
         *(f"tenants/{t.name}/argocd/project.yaml" for t in platform.tenants),
+        *(f"tenants/{t.name}/argocd/guardrails-project.yaml" for t in platform.tenants),
     }
 
 
@@ -135,6 +136,8 @@ def test_each_derived_file_comes_from_the_unit_that_owns_it() -> None:
             assert {
                 f"clusters/{hub}/argocd/tenants/kustomization.yaml",
                 f"clusters/{hub}/argocd/config/argocd-rbac-cm.yaml",
-                f"clusters/{hub}/argocd/projects/appproject-tenant-guardrails.yaml",
             } <= set(base)
-            assert f"tenants/{tenant.name}/argocd/project.yaml" in renderer.tenant(tenant)
+            assert {
+                f"tenants/{tenant.name}/argocd/project.yaml",
+                f"tenants/{tenant.name}/argocd/guardrails-project.yaml",
+            } <= set(renderer.tenant(tenant))

@@ -151,7 +151,8 @@ def test_a_frozen_argocd_env_denies_syncs_on_exactly_its_projects(
     platform = read_platform(repo)
     tenants_on_staging = {t.name for t in platform.tenants if "stg-us-1" in platform.placement(t)}
     changed = {name for name in after if after[name] != before[name]}
-    assert changed == tenants_on_staging | {"addons", "tenant-guardrails"}
+    guardrails = {f"guardrails.{t}" for t in tenants_on_staging}
+    assert changed == tenants_on_staging | guardrails | {"addons"}
     for name in changed:
         windows = after[name]["spec"]["syncWindows"]
         freezes = [w for w in windows if "freeze" in w.get("description", "")]

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from scaffolder import cli
+from scaffolder.context import guardrails_project
 from scaffolder.engines import argocd
 from scaffolder.errors import AnswersError
 from scaffolder.generate import GeneratedRepo
@@ -24,6 +25,7 @@ from scaffolder.model import (
     RESERVED_PROJECTS,
     answers_yaml,
     check_branch,
+    check_tenant_name,
     default_platform,
     dump_answers,
     load_answers,
@@ -297,8 +299,16 @@ def test_reserved_names_cover_kubernetes_and_the_platform() -> None:
     assert {"kube-system", "kube-public", "kube-node-lease", "default"} <= RESERVED_NAMESPACES
     assert {"flux-system", "argocd"} <= RESERVED_NAMESPACES
     # Tenant names become AppProjects next to the ones the platform itself defines.
-    platform_projects = {argocd.PLATFORM_PROJECT, argocd.ADDONS_PROJECT, argocd.GUARDRAILS_PROJECT}
+    platform_projects = {
+        argocd.PLATFORM_PROJECT, argocd.ADDONS_PROJECT, argocd.SHARED_GUARDRAILS_PROJECT
+    }  # fmt: skip
     assert platform_projects <= RESERVED_PROJECTS
+    # A tenant's guardrails project has a dot, which no tenant name (a DNS label) has.
+    for tenant in DEFAULT_ANSWERS["tenants"]:
+        project = guardrails_project(tenant["name"])
+        assert "." in project and project not in RESERVED_PROJECTS
+        with pytest.raises(AnswersError):
+            check_tenant_name("tenants[0].name", project)
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ import yaml
 
 import scaffolder
 from scaffolder import git as scaffolder_git
-from scaffolder import pristine, sops
+from scaffolder import pristine, sops, written
 from scaffolder.cli import main
 from scaffolder.commands.clusters import add_cluster, remove_cluster
 from scaffolder.commands.freeze import freeze, unfreeze
@@ -226,8 +226,6 @@ def test_a_hand_edit_survives_and_b_is_merged_in(
         reasons = {note.path: note.reason for note in result.notes}
         assert "edited: not deleted" in reasons[GONE_FILE.format("team-b")]
     # The merged file holds a hand edit: never recorded as this tool's own output.
-    from scaffolder import written
-
     assert written.unchanged(repo, TENANT_FILE[engine], written.read(repo)) is False
     assert_valid(repo)
 
@@ -584,7 +582,7 @@ def test_a_repo_without_the_branch_falls_back_to_its_first_commit(
     source = made_with_a("flux")
     repo = copy_repo(source, tmp_path)
     git(repo, "branch", "--quiet", "-D", pristine.BRANCH)
-    (repo / ".git" / "gitops-scaffold-written.json").unlink()  # a clone: no record either
+    shutil.rmtree(repo / written.RECORD_DIR)  # a clone: no record either
     filled = "clusters/prod-eu-1/secrets/cluster-secrets.sops.yaml"
     plaintext = sops.decrypt_file(repo / filled, source.keys_dir / "prod-eu-1.agekey")
     mine = plaintext.replace("REPLACE-ME", "filled-in")

@@ -210,6 +210,56 @@ def test_tenant_rules_from_labels_when_there_is_no_platform_yaml(tmp_path: Path)
     ]
 
 
+GUARDRAILS_PROJECT = """apiVersion: argoproj.io/v1alpha1
+kind: AppProject
+metadata:
+  name: guardrails.%s
+  namespace: argocd
+spec:
+  sourceRepos: [%s]
+  destinations: [%s]
+  destinationServiceAccounts:
+    - {server: '*', namespace: %s, defaultServiceAccount: 'kube-system:argocd-manager'}
+  clusterResourceWhitelist: [%s]
+"""
+
+
+def test_a_tenants_guardrails_project_stays_within_its_namespace(tmp_path: Path) -> None:
+    """guardrails.<tenant> is the platform's project (Namespace, quota, RoleBindings as the
+    spoke's argocd-manager): the tenant-project rules do not apply to it, but it may reach
+    nothing but the tenant's namespace, no cluster-scoped kind but Namespace, and no
+    repository but this one (tenancy/guardrails-scope)."""
+    platform = "https://github.com/acme/x.git"
+    namespace = "{group: '', kind: Namespace}"
+    repo = write_tree(
+        tmp_path,
+        {
+            "platform.yaml": f"repo_name: x\ngit_url: {platform}\nengine: argocd\n"
+            "tenants: [team-a, team-b]\n",
+            "tenants/team-a/guardrails-project.yaml": GUARDRAILS_PROJECT % (
+                "team-a", f"{platform}, https://github.com/acme/team-a-apps.git",
+                "{name: dev-eu-1, namespace: team-a}, {name: '*', namespace: team-a}, "
+                "{name: dev-eu-1, namespace: team-b}",
+                "team-a", f"{namespace}, {{group: '*', kind: '*'}}",
+            ),
+            "tenants/team-b/guardrails-project.yaml": GUARDRAILS_PROJECT % (
+                "team-b", platform, "{name: dev-eu-1, namespace: team-b}", "team-b", namespace
+            ),
+        },
+    )  # fmt: skip
+    findings = check(repo, only=["tenancy"]).findings
+    assert sorted((f.check, f.file, f.line) for f in findings) == [
+        ("tenancy/guardrails-scope", "tenants/team-a/guardrails-project.yaml", 7),
+        ("tenancy/guardrails-scope", "tenants/team-a/guardrails-project.yaml", 8),
+        ("tenancy/guardrails-scope", "tenants/team-a/guardrails-project.yaml", 8),
+        ("tenancy/guardrails-scope", "tenants/team-a/guardrails-project.yaml", 11),
+    ]
+    messages = " ".join(f.message for f in findings)
+    assert "'https://github.com/acme/team-a-apps.git' is not this repository" in messages
+    assert "destinations[1] (name '*'" in messages and "destinations[2] (namespace" in messages
+    assert "clusterResourceWhitelist[1]" in messages
+
+
 def test_secret_hygiene_rules(tmp_path: Path) -> None:
     repo = write_tree(
         tmp_path,

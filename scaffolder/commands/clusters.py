@@ -19,6 +19,7 @@ from scaffolder.model import PLATFORM_FILE, Platform
 from scaffolder.repo_state import public_keys, read_answers
 
 
+@day2.long_lived
 def add_cluster(
     repo_dir: Path,
     name: str,
@@ -53,6 +54,7 @@ def add_cluster(
     )  # fmt: skip
 
 
+@day2.long_lived
 def remove_cluster(
     repo_dir: Path, name: str, *, force: bool = False, commit: bool = False
 ) -> day2.Result:

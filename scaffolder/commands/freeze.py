@@ -45,6 +45,7 @@ def _check_env(platform: Platform, env: str) -> None:
         raise UsageError(f"{err}; nothing was changed") from None
 
 
+@day2.long_lived
 def freeze(
     repo_dir: Path,
     env: str,
@@ -76,6 +77,7 @@ def freeze(
     return _apply(repo_dir, old, new, answers, env, f"Freeze env {env}", force, commit)
 
 
+@day2.long_lived
 def unfreeze(repo_dir: Path, env: str, *, force: bool = False, commit: bool = False) -> day2.Result:
     """Lift the freeze of ``env``: the repo is as it was before ``freeze``."""
     repo_dir = repo_dir.absolute()

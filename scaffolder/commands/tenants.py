@@ -18,6 +18,7 @@ from scaffolder.model import PLATFORM_FILE, Platform
 from scaffolder.repo_state import public_keys, read_answers
 
 
+@day2.long_lived
 def add_tenant(
     repo_dir: Path,
     name: str,
@@ -52,6 +53,7 @@ def add_tenant(
     return _apply(repo_dir, old, new, answers, f"Add tenant {name}", force, commit)
 
 
+@day2.long_lived
 def remove_tenant(
     repo_dir: Path, name: str, *, force: bool = False, commit: bool = False
 ) -> day2.Result:

@@ -207,8 +207,7 @@ def _update(
     record = written.read(repo_dir)
     as_generated = {p: data for p, (data, _) in content.items() if p in merge.as_generated}
     edited = [p for p in content if p not in merge.as_generated]
-    new_record = written.updated(record, as_generated, [*merge.deletes, *edited])
-    into.write(written.RECORD, new_record.encode("utf-8"))
+    written.write(into, written.updated(record, as_generated, [*merge.deletes, *edited]))
     parent = base.commit if base.on_branch else None
     pristine.record(into, pristine.new_commit(theirs_plain, theirs_sops, running, parent))
     result.dry_run = False

@@ -10,10 +10,14 @@ from __future__ import annotations
 from scaffolder.model import Platform
 
 # The AppProjects the platform itself defines (clusters/<hub>/argocd/projects/
-# appproject-<name>.yaml): no tenant may be called like one (model.RESERVED_PROJECTS).
+# appproject-<name>.yaml): no tenant may be called like one (model.RESERVED_PROJECTS). Each
+# tenant's guardrails have a project of their own, guardrails.<tenant>
+# (context.guardrails_project), which no tenant name can take (a DNS label has no dot).
 PLATFORM_PROJECT = "platform"
 ADDONS_PROJECT = "addons"
-GUARDRAILS_PROJECT = "tenant-guardrails"
+# The one project every tenant's guardrails shared before: platform-projects never prunes, so
+# a hub updated from then may still hold it; it stays reserved.
+SHARED_GUARDRAILS_PROJECT = "tenant-guardrails"
 
 
 def hub_dir(platform: Platform) -> str:

@@ -36,6 +36,7 @@ CHECKS: dict[str, str] = {
     "tenancy/project-wildcard": "a tenant AppProject may deploy to any namespace or cluster",
     "tenancy/project-cluster-resources": "a tenant AppProject may create cluster-scoped kinds",
     "tenancy/project-admin-namespace": "a tenant AppProject may deploy into the argocd namespace",
+    "tenancy/guardrails-scope": "a tenant's guardrails AppProject reaches beyond its namespace",
     "tenancy/cluster-admin": "a tenant is bound to cluster-admin",
     "tenancy/platform-identity": "a tenant is applied as, or binds, a platform identity",
     "flux/service-account-missing": "Flux impersonates an account not committed where it looks",

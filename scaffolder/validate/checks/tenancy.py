@@ -4,7 +4,8 @@ Tenants are platform.yaml's (else the values of the gitops-scaffold.io/tenant la
 object belongs to a tenant when it lives in the tenant's namespace (the namespace named after
 the tenant, or labelled with it), carries the tenant label, targets the tenant's namespace,
 or is written under tenants/<tenant>/. AppProjects also belong to a tenant by name
-(``<tenant>`` or ``<tenant>-...``).
+(``<tenant>`` or ``<tenant>-...``), except ``guardrails.<tenant>``: the platform's project of
+the tenant's namespace and guardrails, which must stay within that namespace.
 
 A tenant must never be applied as one of the platform's identities: the GitOps engines'
 own accounts (scaffolder.model.PLATFORM_IDENTITIES and the controllers') and every
@@ -17,7 +18,7 @@ import fnmatch
 from collections.abc import Iterator
 from typing import Any
 
-from scaffolder.context import TENANT_IDENTITY_PREFIX
+from scaffolder.context import GUARDRAILS_PROJECT_PREFIX, TENANT_IDENTITY_PREFIX
 from scaffolder.model import PLATFORM_IDENTITIES
 from scaffolder.validate.checks import CheckContext, finding_at
 from scaffolder.validate.checks.rbac import SERVICE_ACCOUNT_USER, is_rbac
@@ -28,8 +29,10 @@ from scaffolder.validate.gitops import (
     is_argo,
     is_flux_kustomization,
     is_helm_release,
+    repo_key,
     source_ref,
     this_repo_sources,
+    this_repo_urls,
 )
 from scaffolder.validate.repo import TENANT_LABEL, KubeObject, Repo
 
@@ -64,9 +67,18 @@ class TenantMap:
             return parts[1]
         return None
 
+    def guardrails_tenant(self, obj: KubeObject) -> str | None:
+        """The tenant whose namespace and guardrails an AppProject ``guardrails.<tenant>``
+        deploys (the platform's project, not the tenant's); None for any other project."""
+        tenant = obj.name.removeprefix(GUARDRAILS_PROJECT_PREFIX)
+        return tenant if tenant != obj.name and tenant in self.tenants else None
+
     def project_tenant(self, obj: KubeObject) -> str | None:
         """The tenant an AppProject is named after: its name, else the longest tenant name
-        it starts with (``team-a-x`` is team-a's when both team and team-a are tenants)."""
+        it starts with (``team-a-x`` is team-a's when both team and team-a are tenants).
+        None for a tenant's guardrails project: the platform's (``guardrails_tenant``)."""
+        if self.guardrails_tenant(obj) is not None:
+            return None
         if obj.name in self.tenants:
             return obj.name
         prefixes = [t for t in self.tenants if obj.name.startswith(f"{t}-")]
@@ -119,6 +131,7 @@ class _Tenancy(TenantMap):
             elif is_argo(obj, "AppProject"):
                 yield from self.project(obj)
                 yield from self.project_identities(obj)
+                yield from self.guardrails_project(obj)
             elif is_rbac(obj, *_BINDINGS):
                 yield from self.binding(obj)
                 yield from self.binding_identities(obj)
@@ -187,6 +200,57 @@ class _Tenancy(TenantMap):
                 "that deploys there is admin",
                 ("spec", "destinations", index, "namespace"),
             )
+
+    # -- tenancy/guardrails-scope: guardrails.<tenant> applies the platform's manifests of the
+    # tenant (tenants/<tenant>/platform) as a platform identity, so it must reach nothing but
+    # the tenant's namespace, write no cluster-scoped kind but that Namespace, and read this
+    # repository only (a tenant's repository there would be applied with the platform's rights).
+
+    def guardrails_project(self, obj: KubeObject) -> Iterator[Finding]:
+        tenant = self.guardrails_tenant(obj)
+        if tenant is None:
+            return
+        spec = obj.spec
+        for index, destination in enumerate(spec.get("destinations") or []):
+            if not isinstance(destination, dict):
+                continue
+            namespace = destination.get("namespace")
+            wide = [k for k in ("server", "name") if "*" in str(destination.get(k) or "")]
+            if self.namespaces.get(str(namespace)) != tenant or wide:
+                where = f"{wide[0]} {destination.get(wide[0])!r}" if wide else "namespace"
+                yield self._guardrails_finding(
+                    obj, tenant, f"destinations[{index}] ({where} {namespace!r}) reaches "
+                    "beyond the tenant's namespace on its spokes", ("spec", "destinations", index)
+                )  # fmt: skip
+        for index, entry in enumerate(spec.get("clusterResourceWhitelist") or []):
+            if not isinstance(entry, dict) or (entry.get("group"), entry.get("kind")) != (
+                "",
+                "Namespace",
+            ):
+                yield self._guardrails_finding(
+                    obj, tenant, f"clusterResourceWhitelist[{index}] permits another "
+                    "cluster-scoped kind than Namespace",
+                    ("spec", "clusterResourceWhitelist", index),
+                )  # fmt: skip
+        urls = this_repo_urls(self.repo)
+        for index, source in enumerate(spec.get("sourceRepos") or []):
+            if not urls or repo_key(str(source)) not in urls:
+                yield self._guardrails_finding(
+                    obj, tenant, f"sourceRepos[{index}] {source!r} is not this repository",
+                    ("spec", "sourceRepos", index),
+                )  # fmt: skip
+
+    def _guardrails_finding(
+        self, obj: KubeObject, tenant: str, problem: str, field: tuple[str | int, ...]
+    ) -> Finding:
+        return finding_at(
+            self.repo,
+            obj,
+            "tenancy/guardrails-scope",
+            f"{problem}: the platform's project of tenant {tenant}'s guardrails applies as a "
+            "platform identity, so it must stay within the tenant's namespace and this repository",
+            field,
+        )
 
     def binding(self, obj: KubeObject) -> Iterator[Finding]:
         role = obj.body.get("roleRef")
