@@ -114,6 +114,21 @@ CASES: list[tuple[str, list[str], str]] = [
 ]  # fmt: skip
 
 
+def assert_stopped_cleanly(
+    process: subprocess.Popen[str], signum: int, tmp_path: Path,
+    *unchanged: tuple[Path, object],
+) -> None:  # fmt: skip
+    """The signalled command exits 128+signum with one `interrupted` line, every folder of
+    ``unchanged`` (path, snapshot before) as it was, and no staging or temporary file left."""
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signum, stderr
+    assert one_error_line(stderr).startswith("error: interrupted")
+    for folder, before in unchanged:
+        assert snapshot(folder) == before
+    assert leftovers(tmp_path / "work") == []
+    assert temporary_files(tmp_path / "tmp") == []
+
+
 @pytest.mark.parametrize(
     ("args", "point", "signum"),
     [(a, p, (signal.SIGINT, signal.SIGTERM)[i % 2]) for i, (_, a, p) in enumerate(CASES)],
@@ -129,13 +144,7 @@ def test_a_signal_at_each_point_of_each_command_changes_nothing(
     wait_for(mark, process, point)
     assert snapshot(repo) != before or point.endswith(":commit")  # it had started changing
     process.send_signal(signum)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 128 + signum, stderr
-    assert one_error_line(stderr).startswith("error: interrupted")
-    assert snapshot(repo) == before
-    assert snapshot(keys) == keys_before
-    assert leftovers(tmp_path / "work") == []
-    assert temporary_files(tmp_path / "tmp") == []
+    assert_stopped_cleanly(process, signum, tmp_path, (repo, before), (keys, keys_before))
 
 
 @pytest.mark.parametrize(
@@ -154,13 +163,7 @@ def test_a_signal_during_new_force_keeps_the_existing_repo_and_keys(
     )  # fmt: skip
     wait_for(mark, process, point)
     process.send_signal(signum)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 128 + signum, stderr
-    assert one_error_line(stderr).startswith("error: interrupted")
-    assert snapshot(repo) == before
-    assert snapshot(keys) == keys_before
-    assert leftovers(tmp_path / "work") == []
-    assert temporary_files(tmp_path / "tmp") == []
+    assert_stopped_cleanly(process, signum, tmp_path, (repo, before), (keys, keys_before))
 
 
 def test_two_commands_on_one_repo_both_land_or_one_is_refused(

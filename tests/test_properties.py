@@ -148,15 +148,21 @@ def assert_validates(repo: Path) -> None:
     assert [f"{f.check} {f.file}: {f.message}" for f in report.findings] == []
 
 
-@examples(12)
-@given(answers=topologies())
-def test_every_accepted_topology_validates_and_every_refused_one_writes_nothing(
+def assert_new_validates_or_writes_nothing(
     answers: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     with TemporaryDirectory() as root:
         repo = run_new(answers, Path(root), capsys)
         if repo is not None:
             assert_validates(repo)
+
+
+@examples(12)
+@given(answers=topologies())
+def test_every_accepted_topology_validates_and_every_refused_one_writes_nothing(
+    answers: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert_new_validates_or_writes_nothing(answers, capsys)
 
 
 @examples(30)
@@ -164,7 +170,4 @@ def test_every_accepted_topology_validates_and_every_refused_one_writes_nothing(
 def test_any_answers_are_a_valid_repo_or_one_line_and_nothing_written(
     answers: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with TemporaryDirectory() as root:
-        repo = run_new(answers, Path(root), capsys)
-        if repo is not None:
-            assert_validates(repo)
+    assert_new_validates_or_writes_nothing(answers, capsys)
