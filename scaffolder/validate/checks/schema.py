@@ -11,15 +11,17 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from scaffolder.validate.checks import CheckContext
-from scaffolder.validate.documents import is_kubernetes_object, line_of
+from scaffolder.validate.documents import Document, is_kubernetes_object, line_of
 from scaffolder.validate.findings import Finding
 from scaffolder.validate.repo import (
     KubeObject,
     Location,
     Repo,
+    SourceFile,
     is_kustomize_config,
     is_manifest_file,
 )
@@ -87,13 +89,22 @@ class SchemaProblems:
         """Validate the objects as written ahead (the CLI does it while kustomize builds);
         a schema that cannot be used is reported by check_schemas."""
         with contextlib.suppress(SchemaLocationError):
-            for source in repo.files.values():
-                if not is_manifest_file(repo, source):
-                    continue
-                for doc in source.documents:
-                    if is_kubernetes_object(doc.body) and not is_kustomize_config(doc.body):
-                        with contextlib.suppress(UnknownKind):
-                            self(doc.body)
+            for _, doc in _written_objects(repo):
+                with contextlib.suppress(UnknownKind):
+                    self(doc.body)
+
+
+def _written_objects(repo: Repo, skipped: set[str] | frozenset[str] = frozenset()) -> Iterator[
+    tuple[SourceFile, Document]
+]:  # fmt: skip
+    """The objects of the manifests as written (kustomize's own files aside), but those of
+    ``skipped`` files."""
+    for source in repo.files.values():
+        if not is_manifest_file(repo, source) or source.relative in skipped:
+            continue
+        for doc in source.documents:
+            if is_kubernetes_object(doc.body) and not is_kustomize_config(doc.body):
+                yield source, doc
 
 
 def _validate(
@@ -163,19 +174,15 @@ def check_schemas(
     # Problems found in each source document, so a built copy (namespaced, labelled) that
     # shows the same problem is not reported once more per build.
     known: dict[tuple[str, int | None], set[tuple[str, tuple[Any, ...]]]] = {}
-    for source in ctx.repo.files.values():
-        if not is_manifest_file(ctx.repo, source) or source.relative in ctx.substituted_only:
-            continue  # substituted-only files: checked as Flux applies them, below
-        for doc in source.documents:
-            if not is_kubernetes_object(doc.body) or is_kustomize_config(doc.body):
-                continue
-            validated.add(_digest(doc.body))
-            obj = KubeObject(doc.body, Location(source.relative, doc.line))
-            problems = _validate(problems_of, obj)
-            known[(source.relative, doc.line)] = {(check, path) for check, _, path in problems}
-            for check, message, path in problems:
-                line = line_of(source.text, doc.line, path) if path else doc.line
-                findings.append(Finding(check, source.relative, line, message))
+    # substituted-only files: checked as Flux applies them, below
+    for source, doc in _written_objects(ctx.repo, ctx.substituted_only):
+        validated.add(_digest(doc.body))
+        obj = KubeObject(doc.body, Location(source.relative, doc.line))
+        problems = _validate(problems_of, obj)
+        known[(source.relative, doc.line)] = {(check, path) for check, _, path in problems}
+        for check, message, path in problems:
+            line = line_of(source.text, doc.line, path) if path else doc.line
+            findings.append(Finding(check, source.relative, line, message))
     for obj in ctx.built:
         if obj.substituted_by is None and obj.location.file in ctx.substituted_only:
             continue  # a copy Flux does not apply: it applies the substituted ones
